@@ -1,0 +1,90 @@
+import { DsnError } from '../errors'
+import { DIGEST_BYTES } from '../wire/constants'
+import { entryHash, xorInto } from './digest'
+import { TOMBSTONE, type EncodedValue } from './values'
+import type { BodyEntry } from './body'
+
+interface OwnEntry extends EncodedValue {
+  hash: Uint8Array
+}
+
+export interface OwnStateLimits {
+  maxKeysPerNode: number
+  maxStateBytes: number
+}
+
+/**
+ * This node's own state: the values readers see at once, the digest peers compare against,
+ * and the writes not yet sent. Writes to one key before the next flush coalesce into one.
+ */
+export class OwnState {
+  private readonly entries = new Map<string, OwnEntry>()
+  private readonly pending = new Map<string, Uint8Array>()
+  private totalBytes = 0
+  readonly digest = new Uint8Array(DIGEST_BYTES)
+
+  constructor(private readonly limits: OwnStateLimits) {}
+
+  set(key: string, encoded: EncodedValue): { changed: boolean } {
+    const old = this.entries.get(key)
+    if (old && Buffer.compare(old.bytes, encoded.bytes) === 0) return { changed: false }
+    if (!old && this.entries.size >= this.limits.maxKeysPerNode) {
+      throw new DsnError('DSN_TOO_MANY_KEYS', `this node already holds maxKeysPerNode = ${this.limits.maxKeysPerNode} keys`)
+    }
+    const size = this.totalBytes - (old ? old.bytes.length + Buffer.byteLength(key) : 0) + encoded.bytes.length + Buffer.byteLength(key)
+    if (size > this.limits.maxStateBytes) {
+      throw new DsnError('DSN_STATE_TOO_LARGE', `state would be ${size} bytes; maxStateBytes is ${this.limits.maxStateBytes}`)
+    }
+    if (old) xorInto(this.digest, old.hash)
+    const hash = entryHash(key, encoded.bytes)
+    xorInto(this.digest, hash)
+    this.entries.set(key, { ...encoded, hash })
+    this.totalBytes = size
+    this.pending.set(key, encoded.bytes)
+    return { changed: true }
+  }
+
+  delete(key: string): boolean {
+    const old = this.entries.get(key)
+    if (!old) return false
+    xorInto(this.digest, old.hash)
+    this.entries.delete(key)
+    this.totalBytes -= old.bytes.length + Buffer.byteLength(key)
+    this.pending.set(key, TOMBSTONE)
+    return true
+  }
+
+  get(key: string): unknown {
+    return this.entries.get(key)?.value
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  get bytes(): number {
+    return this.totalBytes
+  }
+
+  hasPending(): boolean {
+    return this.pending.size > 0
+  }
+
+  /** The coalesced writes since the last call, in first-write order. */
+  takePending(): BodyEntry[] {
+    const out = [...this.pending].map(([key, bytes]) => ({ key, bytes }))
+    this.pending.clear()
+    return out
+  }
+
+  /** Every current entry, for a snapshot. */
+  all(): BodyEntry[] {
+    return [...this.entries].map(([key, e]) => ({ key, bytes: e.bytes }))
+  }
+
+  snapshot(): Readonly<Record<string, unknown>> {
+    const out: Record<string, unknown> = {}
+    for (const [key, e] of this.entries) out[key] = e.value
+    return Object.freeze(out)
+  }
+}

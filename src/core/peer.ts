@@ -1,0 +1,26 @@
+import type { Address } from './types'
+import { Replica } from './replica'
+import { ReplayWindow } from './replay-window'
+
+/** What this node knows of one other node. */
+export interface Peer {
+  nodeId: string
+  publicKey: Uint8Array
+  verify: (message: Uint8Array, signature: Uint8Array) => boolean
+  /** Replay protection outlives incarnations: an old incarnation's datagrams stay refused. */
+  window: ReplayWindow
+  /** Current incarnation's replica; null while the peer is down. */
+  replica: Replica | null
+  incarnation: number
+  address: Address
+  lastHeardAt: number
+  /** Last time a datagram from it came by multicast: decides whether it also needs unicast. */
+  lastMulticastAt: number
+  /** Origin's latest sequence and digest, from its last heartbeat. */
+  originSeq: number
+  originDigest: Uint8Array | null
+  /** When we will next probe it (PING) because it went quiet; null when it is not quiet. */
+  probeAt: number | null
+  /** Last time anyone (we or another node) pinged it: pings are suppressed like NACKs. */
+  lastPingedAt: number
+}

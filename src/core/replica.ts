@@ -1,0 +1,150 @@
+import { BodyKind, DIGEST_BYTES } from '../wire/constants'
+import { decodeBody } from './body'
+import { entryHash, xorInto } from './digest'
+import { GapTracker } from './gap-tracker'
+import { freeze } from './values'
+import { cbor, type DataFrame } from '../wire/frame'
+import type { UpdateEvent } from '../node/events'
+
+interface ReplicaEntry {
+  value: unknown
+  /** Sequence number of the body that wrote it: a write applies only over an older one. */
+  version: number
+  hash: Uint8Array
+}
+
+export interface ReplicaLimits {
+  maxKeyBytes: number
+  maxKeysPerNode: number
+  /** Bytes of incomplete fragmented bodies held at once for this origin. */
+  maxReassemblyBytes: number
+}
+
+export type ReplicaDrop = 'duplicate' | 'beyond-window' | 'malformed-body' | 'reassembly-full' | 'peer-too-many-keys'
+
+/**
+ * A read-only copy of one origin incarnation's state. Bodies apply as they arrive, in any
+ * order: each key keeps the version (sequence number) that wrote it, and deleted keys keep a
+ * tombstone until every older number has arrived, so a late datagram never undoes a newer
+ * write and one loss does not hold back later writes.
+ */
+export class Replica {
+  readonly gaps = new GapTracker()
+  readonly digest = new Uint8Array(DIGEST_BYTES)
+  private readonly entries = new Map<string, ReplicaEntry>()
+  private readonly tombstones = new Map<string, number>()
+  private readonly assembling = new Map<number, { count: number; parts: Map<number, Uint8Array>; bytes: number }>()
+  private assemblingBytes = 0
+  /** Next time this replica may NACK; null when nothing is missing. */
+  nackAt: number | null = null
+  lastSnapshotRequestAt = -Infinity
+
+  constructor(
+    readonly nodeId: string,
+    readonly incarnation: number,
+    private readonly limits: ReplicaLimits,
+    /** How far above `contiguous` a sequence number may be before it is refused. */
+    private readonly window: number,
+  ) {}
+
+  /** Takes one data datagram; returns the updates it caused or why it was dropped. */
+  receive(frame: DataFrame): { updates: UpdateEvent[] } | { drop: ReplicaDrop } {
+    if (this.gaps.has(frame.seq)) return { drop: 'duplicate' }
+    if (frame.seq > this.gaps.contiguous + this.window) return { drop: 'beyond-window' }
+    if (frame.count === 1) {
+      this.gaps.add(frame.seq)
+      return this.applyBody(frame.chunk, frame.seq)
+    }
+    const base = frame.seq - frame.index
+    let message = this.assembling.get(base)
+    if (!message) {
+      message = { count: frame.count, parts: new Map(), bytes: 0 }
+      this.assembling.set(base, message)
+    }
+    if (message.count !== frame.count) return { drop: 'malformed-body' }
+    if (this.assemblingBytes + frame.chunk.length > this.limits.maxReassemblyBytes) return { drop: 'reassembly-full' }
+    this.gaps.add(frame.seq)
+    message.parts.set(frame.index, frame.chunk)
+    message.bytes += frame.chunk.length
+    this.assemblingBytes += frame.chunk.length
+    if (message.parts.size < message.count) return { updates: [] }
+    this.assembling.delete(base)
+    this.assemblingBytes -= message.bytes
+    const chunks: Uint8Array[] = []
+    for (let i = 0; i < message.count; i++) chunks.push(message.parts.get(i) as Uint8Array)
+    return this.applyBody(Buffer.concat(chunks), base)
+  }
+
+  get(key: string): unknown {
+    return this.entries.get(key)?.value
+  }
+
+  get size(): number {
+    return this.entries.size
+  }
+
+  keys(): string[] {
+    return [...this.entries.keys()]
+  }
+
+  snapshot(): Readonly<Record<string, unknown>> {
+    const out: Record<string, unknown> = {}
+    for (const [key, e] of this.entries) out[key] = e.value
+    return Object.freeze(out)
+  }
+
+  /** Nothing is missing or half-assembled: the digest must then equal the origin's. */
+  isSettled(originSeq: number): boolean {
+    return this.gaps.contiguous === originSeq && this.gaps.latest === originSeq && this.assembling.size === 0
+  }
+
+  private applyBody(bytes: Uint8Array, version: number): { updates: UpdateEvent[] } | { drop: ReplicaDrop } {
+    const body = decodeBody(bytes, this.limits.maxKeyBytes)
+    if (!body) return { drop: 'malformed-body' }
+    const updates: UpdateEvent[] = []
+    for (const [key, value] of body.entries) this.write(key, value, version, updates)
+    if (body.kind === BodyKind.Snapshot) {
+      const present = new Set(body.entries.map(([key]) => key))
+      for (const [key, entry] of this.entries) {
+        if (!present.has(key) && entry.version < version) this.write(key, undefined, version, updates)
+      }
+      for (const [base, message] of this.assembling) {
+        if (base < version) {
+          this.assembling.delete(base)
+          this.assemblingBytes -= message.bytes
+        }
+      }
+      this.gaps.coverBelow(version)
+    }
+    this.collectTombstones()
+    return { updates }
+  }
+
+  private write(key: string, value: unknown, version: number, updates: UpdateEvent[]): void {
+    const current = this.entries.get(key)
+    const currentVersion = current?.version ?? this.tombstones.get(key) ?? 0
+    if (version <= currentVersion) return
+    if (value === undefined) {
+      this.tombstones.set(key, version)
+      if (!current) return
+      xorInto(this.digest, current.hash)
+      this.entries.delete(key)
+      updates.push({ nodeId: this.nodeId, key, value: undefined, deleted: true })
+      return
+    }
+    if (!current && this.entries.size >= this.limits.maxKeysPerNode) return
+    this.tombstones.delete(key)
+    // Hash the canonical re-encoding, as the origin does, so digests agree byte for byte.
+    const hash = entryHash(key, cbor.encode(value))
+    if (current) xorInto(this.digest, current.hash)
+    xorInto(this.digest, hash)
+    const frozen = freeze(value)
+    this.entries.set(key, { value: frozen, version, hash })
+    updates.push({ nodeId: this.nodeId, key, value: frozen, deleted: false })
+  }
+
+  private collectTombstones(): void {
+    // Once every number up to a tombstone's version has arrived, no older write can come.
+    for (const [key, version] of this.tombstones) if (version <= this.gaps.contiguous) this.tombstones.delete(key)
+  }
+}

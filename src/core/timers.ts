@@ -1,0 +1,47 @@
+/**
+ * Protocol timers, in ms. Fixed rather than configurable: they are tuned to one another and
+ * to LAN round trips (well under 1 ms); docs/PROTOCOL.md explains each one.
+ */
+export const TIMERS = {
+  /** A receiver waits uniformly in [min, max] before NACKing a gap, so that on a LAN where
+   * every receiver loses the same datagram one of them NACKs first and the rest hear it and
+   * stay quiet (SRM/NORM suppression). 20 ms spread vs ~0.2 ms propagation: ~1 NACK. */
+  nackDelayMinMs: 1,
+  nackDelayMaxMs: 20,
+  /** A NACKed number is not NACKed again (by anyone who heard it) before this: time for the repair. */
+  nackRetryMs: 40,
+  /** The origin resends a number at most once in this window, however many NACKs ask. */
+  resendSuppressMs: 15,
+  /** At most one snapshot per origin in this window: one serves every receiver. */
+  snapshotMinIntervalMs: 100,
+  /** A heartbeat this long after the last data datagram reveals a lost tail quickly. */
+  tailHeartbeatMs: 25,
+  /** Heartbeats carry a signature (and the public key) every n-th time, when a new peer
+   * appears, and when asked: 64 bytes saved on most heartbeats keeps idle traffic low. */
+  signedHeartbeatEvery: 8,
+  /** Heartbeat intervals vary by +-10% so nodes do not fall into step. */
+  heartbeatJitter: 0.1,
+  /** A peer silent for this many heartbeat intervals is probed with PINGs... */
+  probeAfterIntervals: 1.25,
+  /** ...every probeIntervalMs, each delayed up to probeJitterMs and suppressed like NACKs. */
+  probeIntervalMs: 200,
+  probeJitterMs: 20,
+  /** A node answers PINGs at most this often. */
+  pingAnswerMinIntervalMs: 50,
+  /** A signed heartbeat follows a new peer within this, so it learns our key at once. */
+  introduceMaxDelayMs: 20,
+  /** We ask an unknown origin to introduce itself at most this often. */
+  introductionRequestMs: 250,
+  /** Direct messages are retried after 100, 200, 400, 400... ms until sendTimeoutMs. */
+  messageRetryMs: 100,
+  messageRetryMaxMs: 400,
+  /** mDNS or static candidates not heard from are forgotten after this. */
+  candidateTtlMs: 120_000,
+  /** A goodbye is sent this many times: losing one costs a peer-timeout elsewhere. */
+  goodbyeCopies: 2,
+} as const
+
+/** Most ranges in one NACK. */
+export const MAX_NACK_RANGES = 32
+/** A NACK asking for more than this many datagrams gets a snapshot instead when that is smaller. */
+export const RESEND_SNAPSHOT_THRESHOLD = 64

@@ -1,0 +1,21 @@
+/** Wire constants. The message-type enum is append-only: never renumber, only add. */
+export const PROTOCOL_VERSION = 1
+
+export const enum MessageType {
+  Heartbeat = 1,
+  Data = 2,
+  Nack = 3,
+  Ping = 4,
+  Goodbye = 5,
+  Message = 6,
+  Ack = 7,
+}
+
+/** Body kinds carried (possibly fragmented) by Data datagrams. */
+export const enum BodyKind {
+  Delta = 0,
+  Snapshot = 1,
+}
+
+/** Digest length in bytes: 64 bits of XORed SHA-256 entry hashes. */
+export const DIGEST_BYTES = 8

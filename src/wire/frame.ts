@@ -1,0 +1,176 @@
+import { Encoder } from 'cbor-x'
+import { DIGEST_BYTES, MessageType } from './constants'
+
+/**
+ * Frames are CBOR arrays with positional fields, the cheapest self-describing form: a
+ * heartbeat with a 12-character origin is about 40 bytes. Every frame starts with
+ * [type, origin, incarnation, packet]; `packet` counts every datagram an incarnation sends
+ * and is what replay protection checks.
+ */
+export interface FrameHeader {
+  origin: string
+  incarnation: number
+  packet: number
+}
+
+export interface HeartbeatFrame extends FrameHeader {
+  type: MessageType.Heartbeat
+  seq: number
+  digest: Uint8Array
+  /** Ed25519 public key, present in signed heartbeats: how receivers learn and pin it. */
+  publicKey: Uint8Array | null
+}
+
+/** One datagram of a sequenced body; `index` of `count` fragments, base sequence = seq - index. */
+export interface DataFrame extends FrameHeader {
+  type: MessageType.Data
+  seq: number
+  index: number
+  count: number
+  chunk: Uint8Array
+}
+
+export interface NackFrame extends FrameHeader {
+  type: MessageType.Nack
+  target: string
+  targetIncarnation: number
+  /** Inclusive [first, last] pairs of missing sequence numbers. */
+  ranges: Array<[number, number]>
+  /** The receiver's state digest disagrees with the origin's: send a snapshot. */
+  wantSnapshot: boolean
+}
+
+export interface PingFrame extends FrameHeader {
+  type: MessageType.Ping
+  target: string
+}
+
+export interface GoodbyeFrame extends FrameHeader {
+  type: MessageType.Goodbye
+}
+
+export interface MessageFrame extends FrameHeader {
+  type: MessageType.Message
+  to: string
+  messageId: number
+  data: unknown
+}
+
+export interface AckFrame extends FrameHeader {
+  type: MessageType.Ack
+  to: string
+  messageId: number
+}
+
+export type Frame = HeartbeatFrame | DataFrame | NackFrame | PingFrame | GoodbyeFrame | MessageFrame | AckFrame
+
+// Plain JS values only: no records or structured-clone tags, so other implementations can
+// decode with any CBOR library.
+export const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0])
+
+export function encodeFrame(frame: Frame): Uint8Array {
+  const head = [frame.type, frame.origin, frame.incarnation, frame.packet]
+  switch (frame.type) {
+    case MessageType.Heartbeat:
+      return cbor.encode([...head, frame.seq, frame.digest, frame.publicKey])
+    case MessageType.Data:
+      return cbor.encode([...head, frame.seq, frame.index, frame.count, frame.chunk])
+    case MessageType.Nack:
+      return cbor.encode([...head, frame.target, frame.targetIncarnation, frame.ranges.flat(), frame.wantSnapshot])
+    case MessageType.Ping:
+      return cbor.encode([...head, frame.target])
+    case MessageType.Goodbye:
+      return cbor.encode(head)
+    case MessageType.Message:
+      return cbor.encode([...head, frame.to, frame.messageId, frame.data])
+    case MessageType.Ack:
+      return cbor.encode([...head, frame.to, frame.messageId])
+  }
+}
+
+/** Why a frame was refused; used as the drop counter's name. */
+export class FrameError extends Error {
+  constructor(readonly reason: string) {
+    super(reason)
+  }
+}
+
+const MAX_ID = 64
+const MAX_RANGES = 64
+
+/** Decodes and checks every field; throws FrameError (never anything else) on bad input. */
+export function decodeFrame(bytes: Uint8Array): Frame {
+  let raw: unknown
+  try {
+    raw = cbor.decode(bytes)
+  } catch {
+    throw new FrameError('malformed-cbor')
+  }
+  if (!Array.isArray(raw) || raw.length < 4) throw new FrameError('malformed-frame')
+  const [type, origin, incarnation, packet] = raw as unknown[]
+  const head = { origin: id(origin, 'origin'), incarnation: uint(incarnation), packet: uint(packet) }
+  if (head.packet === 0) throw new FrameError('malformed-frame')
+  const f = raw as unknown[]
+  switch (type) {
+    case MessageType.Heartbeat: {
+      expectLength(f, 7)
+      const digest = bytesField(f[5], DIGEST_BYTES, DIGEST_BYTES)
+      const publicKey = f[6] === null ? null : bytesField(f[6], 32, 32)
+      return { type, ...head, seq: uint(f[4]), digest, publicKey }
+    }
+    case MessageType.Data: {
+      expectLength(f, 8)
+      const seq = uint(f[4]), index = uint(f[5]), count = uint(f[6])
+      if (count < 1 || index >= count || index >= seq) throw new FrameError('malformed-fragment')
+      return { type, ...head, seq, index, count, chunk: bytesField(f[7], 0, 65535) }
+    }
+    case MessageType.Nack: {
+      expectLength(f, 8)
+      const flat = f[6]
+      if (!Array.isArray(flat) || flat.length % 2 !== 0 || flat.length === 0 || flat.length > MAX_RANGES * 2) {
+        throw new FrameError('malformed-nack')
+      }
+      const ranges: Array<[number, number]> = []
+      for (let i = 0; i < flat.length; i += 2) {
+        const first = uint(flat[i]), last = uint(flat[i + 1])
+        if (first < 1 || last < first) throw new FrameError('malformed-nack')
+        ranges.push([first, last])
+      }
+      if (typeof f[7] !== 'boolean') throw new FrameError('malformed-nack')
+      return { type, ...head, target: id(f[4], 'target'), targetIncarnation: uint(f[5]), ranges, wantSnapshot: f[7] }
+    }
+    case MessageType.Ping:
+      expectLength(f, 5)
+      return { type, ...head, target: id(f[4], 'target') }
+    case MessageType.Goodbye:
+      expectLength(f, 4)
+      return { type, ...head }
+    case MessageType.Message:
+      expectLength(f, 7)
+      return { type, ...head, to: id(f[4], 'to'), messageId: uint(f[5]), data: f[6] }
+    case MessageType.Ack:
+      expectLength(f, 6)
+      return { type, ...head, to: id(f[4], 'to'), messageId: uint(f[5]) }
+    default:
+      throw new FrameError('unknown-type')
+  }
+}
+
+function expectLength(fields: unknown[], n: number): void {
+  if (fields.length !== n) throw new FrameError('malformed-frame')
+}
+
+function uint(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new FrameError('malformed-number')
+  return value
+}
+
+function id(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_ID) throw new FrameError(`malformed-${field}`)
+  return value
+}
+
+function bytesField(value: unknown, min: number, max: number): Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length < min || value.length > max) throw new FrameError('malformed-bytes')
+  return value
+}

@@ -1,0 +1,242 @@
+import { createHash } from 'node:crypto'
+import { resolveConfig, type DsnConfig } from '../../src/config'
+import { Engine } from '../../src/core/engine'
+import type { EngineEvent, RandomSource } from '../../src/core/types'
+import { signerFromSeed } from '../../src/seal/signer'
+import { seededRandom } from './random'
+
+export const TEST_KEY = 'a'.repeat(64)
+
+export interface LinkFaults {
+  /** Probability that one receiver loses one datagram. */
+  loss: number
+  duplicate: number
+  /** Extra random delay in [0, jitterMs]: reorders datagrams. */
+  jitterMs: number
+  latencyMs: number
+}
+
+interface Delivery {
+  at: number
+  order: number
+  to: SimNode
+  bytes: Uint8Array
+  from: string
+  via: 'multicast' | 'unicast'
+}
+
+export class SimNode {
+  engine: Engine
+  readonly events: EngineEvent[] = []
+  alive = true
+  /** Every datagram this node sent, as the origin: for captures and counting. */
+  readonly sent: Uint8Array[] = []
+
+  constructor(readonly nodeId: string, readonly address: string, public config: DsnConfig, private readonly net: SimNetwork, incarnation: number) {
+    this.engine = this.makeEngine(incarnation)
+  }
+
+  makeEngine(incarnation: number): Engine {
+    const seed = createHash('sha256').update(`seed:${this.nodeId}`).digest().subarray(0, 32)
+    return new Engine({
+      config: this.config,
+      signer: signerFromSeed(new Uint8Array(seed)),
+      incarnation,
+      now: this.net.now,
+      random: this.net.forkRandom(),
+      staticPeers: this.net.staticPeersFor(this),
+    })
+  }
+
+  eventsOf<T extends EngineEvent['type']>(type: T): Array<Extract<EngineEvent, { type: T }>> {
+    return this.events.filter((e): e is Extract<EngineEvent, { type: T }> => e.type === type)
+  }
+}
+
+/**
+ * A lossy in-memory LAN with a fake clock: every node's engine sees datagrams after a
+ * latency, maybe lost, duplicated or reordered, and gets `tick` exactly at its deadlines.
+ */
+export class SimNetwork {
+  now = 0
+  readonly nodes: SimNode[] = []
+  private queue: Delivery[] = []
+  private order = 0
+  private readonly random: RandomSource
+  private blocked = new Set<string>()
+  multicastBlocked = false
+  faults: LinkFaults
+  /** Per datagram delivered: inspect or count traffic. */
+  onDeliver?: (d: { from: string; to: string; bytes: Uint8Array }) => void
+
+  constructor(seed: number, faults: Partial<LinkFaults> = {}) {
+    this.random = seededRandom(seed)
+    this.faults = { loss: 0, duplicate: 0, jitterMs: 0, latencyMs: 0.2, ...faults }
+  }
+
+  forkRandom(): RandomSource {
+    return seededRandom(Math.floor(this.random.next() * 2 ** 32))
+  }
+
+  staticPeersFor(node: SimNode): string[] {
+    return node.config.staticPeers
+  }
+
+  add(nodeId: string, options: Record<string, unknown> = {}): SimNode {
+    const address = `10.0.0.${this.nodes.length + 1}:47475`
+    const config = resolveConfig({ nodeId, networkKey: TEST_KEY, credentialDir: '/nonexistent', mdns: false, ...options })
+    const node = new SimNode(nodeId, address, config, this, Math.floor(this.now) + 1)
+    this.nodes.push(node)
+    this.drain(node)
+    return node
+  }
+
+  node(nodeId: string): SimNode {
+    const n = this.nodes.find((x) => x.nodeId === nodeId)
+    if (!n) throw new Error(`no node ${nodeId}`)
+    return n
+  }
+
+  /** kill -9: the node stops sending and receiving, with no goodbye. */
+  kill(node: SimNode): void {
+    node.alive = false
+  }
+
+  /** Start again with a new incarnation (its own state is gone, as after a crash). */
+  restart(node: SimNode): void {
+    node.alive = true
+    node.engine = node.makeEngine(node.engine.incarnation + 1000 + Math.floor(this.now))
+    this.drain(node)
+  }
+
+  partition(a: SimNode[], b: SimNode[]): void {
+    for (const x of a) for (const y of b) {
+      this.blocked.add(`${x.nodeId}>${y.nodeId}`)
+      this.blocked.add(`${y.nodeId}>${x.nodeId}`)
+    }
+  }
+
+  heal(): void {
+    this.blocked.clear()
+  }
+
+  /** Runs the simulation until `until` (ms) or until `done()` holds after a step. */
+  run(until: number, done?: () => boolean): boolean {
+    let stepsAtThisTime = 0
+    let lastTime = this.now
+    for (;;) {
+      if (done?.()) return true
+      const next = this.nextTime()
+      if (next === Infinity || next > until) {
+        this.now = Math.max(this.now, until)
+        return done?.() ?? false
+      }
+      this.now = Math.max(this.now, next)
+      stepsAtThisTime = this.now === lastTime ? stepsAtThisTime + 1 : 0
+      lastTime = this.now
+      // A deadline that tick() does not move would spin forever: fail loudly instead.
+      if (stepsAtThisTime > 100_000) throw new Error(`simulation stuck at t=${this.now}: ${this.stuckReport()}`)
+      this.step()
+    }
+  }
+
+  runFor(ms: number, done?: () => boolean): boolean {
+    return this.run(this.now + ms, done)
+  }
+
+  private stuckReport(): string {
+    return this.nodes.filter((n) => n.alive && n.engine.nextDeadline() <= this.now).map((n) => n.nodeId).join(', ')
+  }
+
+  private nextTime(): number {
+    let t = this.queue.length > 0 ? this.queue[0].at : Infinity
+    for (const n of this.nodes) if (n.alive) t = Math.min(t, Math.max(this.now, n.engine.nextDeadline()))
+    return t
+  }
+
+  private step(): void {
+    while (this.queue.length > 0 && this.queue[0].at <= this.now) {
+      const d = this.pop()
+      if (!d.to.alive) continue
+      this.onDeliver?.({ from: d.from, to: d.to.address, bytes: d.bytes })
+      d.to.engine.receive(d.bytes, d.from, d.via, this.now)
+      this.drain(d.to)
+    }
+    for (const n of this.nodes) {
+      if (n.alive && n.engine.nextDeadline() <= this.now) {
+        n.engine.tick(this.now)
+        this.drain(n)
+      }
+    }
+  }
+
+  drain(node: SimNode): void {
+    const { outgoing, events } = node.engine.take()
+    node.events.push(...events)
+    for (const out of outgoing) {
+      node.sent.push(out.bytes)
+      const targets = new Set<SimNode>()
+      if (out.multicast && !this.multicastBlocked) for (const n of this.nodes) if (n !== node) targets.add(n)
+      for (const address of out.unicast) {
+        const n = this.nodes.find((x) => x.address === address)
+        if (n && n !== node) targets.add(n)
+      }
+      for (const to of targets) {
+        const via = out.multicast && !this.multicastBlocked ? 'multicast' : 'unicast'
+        this.transmit(node, to, out.bytes, via)
+      }
+    }
+  }
+
+  /** Puts raw bytes on the wire to one node, as an attacker or a replayed capture would. */
+  inject(to: SimNode, bytes: Uint8Array, from = '10.0.0.250:47475'): void {
+    this.push({ at: this.now + this.faults.latencyMs, order: this.order++, to, bytes, from, via: 'multicast' })
+  }
+
+  private transmit(from: SimNode, to: SimNode, bytes: Uint8Array, via: 'multicast' | 'unicast'): void {
+    if (this.blocked.has(`${from.nodeId}>${to.nodeId}`)) return
+    const copies = this.random.next() < this.faults.duplicate ? 2 : 1
+    for (let i = 0; i < copies; i++) {
+      if (this.random.next() < this.faults.loss) continue
+      const at = this.now + this.faults.latencyMs + this.random.next() * this.faults.jitterMs
+      this.push({ at, order: this.order++, to, bytes, from: from.address, via })
+    }
+  }
+
+  // A binary heap on (at, order): ties keep send order.
+  private push(d: Delivery): void {
+    const q = this.queue
+    q.push(d)
+    let i = q.length - 1
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if (!before(q[i], q[p])) break
+      ;[q[i], q[p]] = [q[p], q[i]]
+      i = p
+    }
+  }
+
+  private pop(): Delivery {
+    const q = this.queue
+    const top = q[0]
+    const last = q.pop() as Delivery
+    if (q.length > 0) {
+      q[0] = last
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1
+        let m = i
+        if (l < q.length && before(q[l], q[m])) m = l
+        if (r < q.length && before(q[r], q[m])) m = r
+        if (m === i) break
+        ;[q[i], q[m]] = [q[m], q[i]]
+        i = m
+      }
+    }
+    return top
+  }
+}
+
+function before(a: Delivery, b: Delivery): boolean {
+  return a.at < b.at || (a.at === b.at && a.order < b.order)
+}
