@@ -1,0 +1,83 @@
+// Impairments of one lab host, rendered as a complete nft script. The whole
+// table is replaced on every change so the kernel state always equals this model.
+
+export const NFT_TABLE = 'dsnlab'
+
+export interface Impairments {
+  /** Percentage (0..100, up to two decimals) of UDP datagrams dropped in each direction on the host's link. */
+  lossPercent: number
+  /** Addresses this host may neither hear from (unicast or multicast) nor send to. */
+  blocked: Set<string>
+  /** Drop every datagram to or from 224.0.0.0/4, so only unicast works. */
+  multicastBlocked: boolean
+}
+
+export function noImpairments(): Impairments {
+  return { lossPercent: 0, blocked: new Set(), multicastBlocked: false }
+}
+
+export function cloneImpairments(imp: Impairments): Impairments {
+  return { ...imp, blocked: new Set(imp.blocked) }
+}
+
+export function checkLossPercent(percent: number): void {
+  if (!Number.isFinite(percent) || percent < 0 || percent > 100) {
+    throw new RangeError(`loss percent must be within 0..100, got ${percent}`)
+  }
+}
+
+// numgen yields integers, so scale to basis points: 0.5% -> `mod 10000 < 50`.
+function lossRule(percent: number): string {
+  if (percent >= 100) return 'meta l4proto udp counter drop'
+  const threshold = Math.round(percent * 100)
+  return `meta l4proto udp numgen random mod 10000 < ${threshold} counter drop`
+}
+
+/** Name of the nft table (in the bridge namespace) that impairs one bridge port. */
+export function portTable(port: string): string {
+  return `${NFT_TABLE}_${port}`
+}
+
+/**
+ * The nft script that makes the table of bridge port `port` match `imp`
+ * (deleting the table when there is nothing to impair). The rules sit on the
+ * bridge side of the host's veth, i.e. on the wire: the host's own eth0
+ * counters still count what it sent, and a dropped send is silent (a drop in
+ * the host's output hook would fail sendmsg with EPERM, which no real lossy
+ * link does).
+ */
+export function renderRuleset(imp: Impairments, port: string): string {
+  const table = portTable(port)
+  // Declaring then deleting makes the delete safe whether or not the table exists.
+  const lines = [`table netdev ${table}`, `delete table netdev ${table}`]
+  const fromHost: string[] = [] // ingress of the port: what the host sends
+  const toHost: string[] = [] // egress of the port: what the host would receive
+  if (imp.multicastBlocked) {
+    fromHost.push('ip daddr 224.0.0.0/4 counter drop')
+    toHost.push('ip daddr 224.0.0.0/4 counter drop')
+  }
+  if (imp.blocked.size > 0) {
+    const set = [...imp.blocked].sort().join(', ')
+    fromHost.push(`ip daddr { ${set} } counter drop`)
+    // saddr also catches the other group's multicast.
+    toHost.push(`ip saddr { ${set} } counter drop`)
+  }
+  if (imp.lossPercent > 0) {
+    fromHost.push(lossRule(imp.lossPercent))
+    toHost.push(lossRule(imp.lossPercent))
+  }
+  if (fromHost.length === 0) return lines.join('\n') + '\n'
+  lines.push(
+    `table netdev ${table} {`,
+    '  chain from_host {',
+    `    type filter hook ingress device "${port}" priority 0; policy accept;`,
+    ...fromHost.map((r) => `    ${r}`),
+    '  }',
+    '  chain to_host {',
+    `    type filter hook egress device "${port}" priority 0; policy accept;`,
+    ...toHost.map((r) => `    ${r}`),
+    '  }',
+    '}',
+  )
+  return lines.join('\n') + '\n'
+}
