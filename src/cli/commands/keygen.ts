@@ -1,0 +1,23 @@
+import { randomBytes } from 'node:crypto'
+import type { Command } from '../context'
+
+/** The same 256 bits as `generateKey()` of the library: 64 hex characters. */
+export const keygen: Command = {
+  name: 'keygen',
+  args: '',
+  summary: 'print a new network key (64 hex characters)',
+  details: [
+    'Prints a fresh random 256-bit network key. Every node of a cluster needs the same key;',
+    'keep it out of shell history and world-readable files, e.g.:',
+    '  umask 077; dsn keygen > /etc/dsn/network.key',
+    'and point DSN_NETWORK_KEY_FILE (or networkKeyFile in the config file) at it.',
+  ].join('\n'),
+  flags: {},
+  minArgs: 0,
+  maxArgs: 0,
+  async run({ io, json }) {
+    const key = randomBytes(32).toString('hex')
+    io.out(json ? JSON.stringify({ networkKey: key }) + '\n' : key + '\n')
+    return 0
+  },
+}

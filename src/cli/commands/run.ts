@@ -1,0 +1,64 @@
+import { Daemon, RELOADABLE } from '../../daemon/daemon'
+import { envTable } from '../../daemon/env'
+import { Logger, errorFields } from '../../daemon/logger'
+import { loadRunSettings, type RunFlags } from '../../daemon/run-config'
+import { DEFAULT_SOCKET } from '../../daemon/socket-path'
+import type { Command } from '../context'
+import { exitCodeFor, exitTableText } from '../exit-codes'
+
+export const run: Command = {
+  name: 'run',
+  args: '',
+  summary: 'run the daemon (config file + environment)',
+  get details() {
+    return [
+      'Runs one mesh node and its control socket until SIGTERM or SIGINT, which say goodbye to',
+      'the mesh and exit 0. SIGHUP re-reads the config file and environment and applies what it',
+      `can without a restart (${RELOADABLE.join(', ')}); it logs what changed that needs a restart.`,
+      '',
+      'Config: defaults < JSON file (--config or DSN_CONFIG) < environment. The file holds the',
+      'library\'s options (nodeId, cluster, port, group, interface, unicastPort, staticPeers,',
+      'multicast, mdns, credentialDir, allowedKeys, heartbeatIntervalMs, peerTimeoutMs, ...) plus',
+      '"logLevel", "socket" and "networkKeyFile" (a path, relative to the file). Example:',
+      '  {"nodeId": "kitchen", "networkKeyFile": "network.key", "staticPeers": ["10.0.0.9:47475"]}',
+      'The network key is never logged. Environment (an empty variable counts as unset):',
+      envTable(),
+      '',
+      'Logs: one JSON object per line on stdout ({"ts","level","msg",...}); msg is one of starting,',
+      'started, first-heartbeat, peer-up, peer-down, update (debug), reloaded, stopping, stopped,',
+      'start-failed, and warnings/errors. Control socket: mode 0660 in a 0750 directory',
+      `(default ${DEFAULT_SOCKET}); a stale socket from a crash is removed, a live daemon refused.`,
+      '',
+      'Exit status:',
+      exitTableText(),
+    ].join('\n')
+  },
+  flags: {
+    config: { type: 'string', short: 'c', value: 'FILE', help: 'JSON config file (default: DSN_CONFIG)' },
+  },
+  minArgs: 0,
+  maxArgs: 0,
+  async run({ io, deps, flags }) {
+    const runFlags: RunFlags = {
+      config: typeof flags.config === 'string' ? flags.config : undefined,
+      socket: typeof flags.socket === 'string' ? flags.socket : undefined,
+    }
+    // A copy for SIGHUP: the key is removed from the live environment once read (below).
+    const env = { ...io.env }
+    const logger = new Logger(io.out)
+    let daemon: Daemon
+    try {
+      const settings = loadRunSettings(runFlags, env)
+      logger.level = settings.logLevel
+      if (io.env === process.env) delete process.env.DSN_NETWORK_KEY
+      daemon = await Daemon.start(settings, { startNode: deps.startNode, reloadSettings: () => loadRunSettings(runFlags, env), logger, version: deps.version, handleSignals: deps.handleSignals })
+    } catch (err) {
+      const code = exitCodeFor(err)
+      logger.error('start-failed', { ...errorFields(err instanceof Error ? err : new Error(String(err))), exitCode: code })
+      io.err(`dsn run: ${err instanceof Error ? err.message : String(err)}\n`)
+      return code
+    }
+    const exit = await daemon.done
+    return exit.error ? 1 : 0
+  },
+}

@@ -1,0 +1,7 @@
+export { DSNode } from './node/dsnode'
+export { DSNodeServer, DSNodeConfig, CompatNode, generateKey } from './node/compat'
+export { DsnError, type DsnErrorCode } from './errors'
+export { resolveConfig, defaultConfig, type DsnConfig, type DsnOptions } from './config'
+export type { DsnNodeApi } from './node/api'
+export type { UpdateEvent, PeerUpEvent, PeerDownEvent, PeerDownReason, MessageEvent, NodeStatus, PeerStatus, DsnEvents } from './node/events'
+export { PROTOCOL_VERSION } from './wire/constants'

@@ -1,0 +1,99 @@
+import * as dgram from 'node:dgram'
+import { DsnError } from '../errors'
+import type { Outgoing } from '../core/types'
+
+export interface TransportOptions {
+  group: string
+  port: number
+  unicastPort: number
+  interfaceAddress: string
+  multicast: boolean
+}
+
+export type DatagramHandler = (bytes: Uint8Array, from: string, via: 'multicast' | 'unicast') => void
+
+/**
+ * Two UDP sockets: one bound to the group port (shared, SO_REUSEADDR, so several nodes can
+ * run on one host) that only receives multicast, and this node's own unicast socket, which
+ * sends everything. Sending from the unicast socket makes every datagram's source address
+ * the one a peer answers to, for repairs, direct messages and static peers.
+ */
+export class UdpTransport {
+  private constructor(
+    private readonly groupSocket: dgram.Socket | null,
+    private readonly unicastSocket: dgram.Socket,
+    private readonly options: TransportOptions,
+  ) {}
+
+  static async open(options: TransportOptions, onDatagram: DatagramHandler, onError: (err: Error) => void): Promise<UdpTransport> {
+    const unicast = dgram.createSocket({ type: 'udp4' })
+    await bind(unicast, options.unicastPort, 'unicastPort')
+    let group: dgram.Socket | null = null
+    try {
+      if (options.multicast) {
+        unicast.setMulticastInterface(options.interfaceAddress)
+        unicast.setMulticastTTL(1) // link-local by design: a LAN tool, never routed
+        unicast.setMulticastLoopback(true) // other nodes on this host must hear us
+        group = dgram.createSocket({ type: 'udp4', reuseAddr: true })
+        await bind(group, options.port, 'port')
+        try {
+          group.addMembership(options.group, options.interfaceAddress)
+        } catch (err) {
+          throw new DsnError('DSN_NO_INTERFACE', `cannot join ${options.group} on ${options.interfaceAddress}: ${(err as Error).message}`)
+        }
+      }
+    } catch (err) {
+      unicast.close()
+      group?.close()
+      throw err
+    }
+    const from = (r: dgram.RemoteInfo) => `${r.address}:${r.port}`
+    unicast.on('message', (msg, rinfo) => onDatagram(msg, from(rinfo), 'unicast'))
+    group?.on('message', (msg, rinfo) => onDatagram(msg, from(rinfo), 'multicast'))
+    unicast.on('error', onError)
+    group?.on('error', onError)
+    return new UdpTransport(group, unicast, options)
+  }
+
+  get unicastPort(): number {
+    return this.unicastSocket.address().port
+  }
+
+  /** Sends one datagram everywhere it is addressed; resolves once the kernel took every copy. */
+  send(out: Outgoing, onSendError: (err: Error) => void): Promise<void> {
+    const sends: Array<Promise<void>> = []
+    const one = (port: number, host: string) =>
+      new Promise<void>((resolve) => {
+        this.unicastSocket.send(out.bytes, port, host, (err) => {
+          if (err) onSendError(err)
+          resolve()
+        })
+      })
+    if (out.multicast && this.groupSocket) sends.push(one(this.options.port, this.options.group))
+    for (const address of out.unicast) {
+      const colon = address.lastIndexOf(':')
+      sends.push(one(Number(address.slice(colon + 1)), address.slice(0, colon)))
+    }
+    return Promise.all(sends).then(() => undefined)
+  }
+
+  async close(): Promise<void> {
+    const closing = [this.unicastSocket, this.groupSocket].filter((s): s is dgram.Socket => s !== null)
+    await Promise.all(closing.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+  }
+}
+
+function bind(socket: dgram.Socket, port: number, field: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      socket.close()
+      if (err.code === 'EADDRINUSE') reject(new DsnError('DSN_PORT_IN_USE', `config.${field}: UDP port ${port} is in use by another process`))
+      else reject(new DsnError('DSN_SOCKET', `config.${field}: cannot bind UDP port ${port}: ${err.message}`))
+    }
+    socket.once('error', onError)
+    socket.bind(port, () => {
+      socket.off('error', onError)
+      resolve()
+    })
+  })
+}

@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto'
+import { lookup } from 'node:dns/promises'
+import { EventEmitter } from 'node:events'
+import { performance } from 'node:perf_hooks'
+import { parseHostPort, resolveConfig, type DsnConfig, type DsnOptions } from '../config'
+import { Engine } from '../core/engine'
+import type { RandomSource } from '../core/types'
+import { MdnsDiscovery } from '../discovery/mdns'
+import { DsnError } from '../errors'
+import { chooseInterface, type ChosenInterface } from '../net/interfaces'
+import { UdpTransport } from '../net/udp-transport'
+import { loadOrCreateIdentity } from '../seal/identity'
+import { PROTOCOL_VERSION } from '../wire/constants'
+import type { DsnNodeApi } from './api'
+import { loadPinned, nextIncarnation, savePinned } from './credentials'
+import type { NodeStatus } from './events'
+
+const systemRandom: RandomSource = { next: Math.random, bytes: (n) => new Uint8Array(randomBytes(n)) }
+
+/**
+ * A node of the mesh: the engine (all protocol decisions) plus the real world around it,
+ * i.e. UDP sockets, one timer armed at the engine's next deadline, mDNS and the credential dir.
+ */
+export class DSNode extends EventEmitter implements DsnNodeApi {
+  private timer: NodeJS.Timeout | null = null
+  private immediate: NodeJS.Immediate | null = null
+  private readonly pendingSends = new Map<number, { resolve: () => void; reject: (err: Error) => void }>()
+  private inFlight: Array<Promise<void>> = []
+  private stopping: Promise<void> | null = null
+  private mdns: MdnsDiscovery | null = null
+
+  private constructor(
+    private readonly engine: Engine,
+    private transport: UdpTransport | null,
+    readonly config: DsnConfig,
+    readonly publicKey: string,
+    private readonly iface: ChosenInterface,
+  ) {
+    super()
+  }
+
+  static async start(options: DsnOptions): Promise<DSNode> {
+    const config = resolveConfig(options)
+    const identity = loadOrCreateIdentity(config.credentialDir)
+    const iface = chooseInterface(config.interface)
+    const staticPeers = await Promise.all(config.staticPeers.map(resolvePeer))
+    let node: DSNode | undefined
+    const transport = await UdpTransport.open(
+      { group: config.group, port: config.port, unicastPort: config.unicastPort, interfaceAddress: iface.address, multicast: config.multicast },
+      (bytes, from, via) => node?.onDatagram(bytes, from, via),
+      (err) => node?.emitError(err),
+    )
+    const engine = new Engine({
+      config,
+      signer: identity.signer,
+      incarnation: nextIncarnation(config.credentialDir, Date.now()),
+      now: performance.now(),
+      random: systemRandom,
+      pinned: loadPinned(config.credentialDir),
+      staticPeers,
+    })
+    node = new DSNode(engine, transport, config, identity.publicKeyHex, iface)
+    if (config.mdns) await node.startMdns(transport.unicastPort)
+    node.pump()
+    return node
+  }
+
+  get nodeId(): string {
+    return this.config.nodeId
+  }
+
+  set(key: string, value: unknown): void {
+    this.engine.set(key, value)
+    this.schedule()
+  }
+
+  get(nodeId: string, key: string): unknown {
+    return this.engine.get(nodeId, key)
+  }
+
+  delete(key: string): boolean {
+    const deleted = this.engine.delete(key)
+    if (deleted) this.schedule()
+    return deleted
+  }
+
+  state(nodeId: string): Readonly<Record<string, unknown>> | undefined {
+    return this.engine.state(nodeId)
+  }
+
+  peers(): string[] {
+    return [this.nodeId, ...this.engine.livePeers().map((p) => p.nodeId)].sort()
+  }
+
+  send(nodeId: string, data: unknown): Promise<void> {
+    try {
+      const id = this.engine.sendMessage(nodeId, data, performance.now())
+      const acked = new Promise<void>((resolve, reject) => this.pendingSends.set(id, { resolve, reject }))
+      this.pump()
+      return acked
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  status(): NodeStatus {
+    const now = performance.now()
+    const e = this.engine
+    return {
+      nodeId: this.nodeId,
+      cluster: this.config.cluster,
+      incarnation: e.incarnation,
+      publicKey: this.publicKey,
+      seq: e.stream.seq,
+      keys: e.own.size,
+      unicastAddress: `${this.iface.address}:${this.transport?.unicastPort ?? 0}`,
+      multicast: this.config.multicast ? { group: this.config.group, port: this.config.port, interface: this.iface.name } : null,
+      peers: e.livePeers().map((p) => ({
+        nodeId: p.nodeId,
+        incarnation: p.incarnation,
+        address: p.address,
+        contiguousSeq: p.replica?.gaps.contiguous ?? 0,
+        latestSeq: Math.max(p.originSeq, p.replica?.gaps.latest ?? 0),
+        keys: p.replica?.size ?? 0,
+        lastHeardMsAgo: Math.round(now - p.lastHeardAt),
+        publicKey: Buffer.from(p.publicKey).toString('hex'),
+      })),
+      counters: { ...e.counters.toJSON(), ...(this.mdns ? prefixed('mdns', { ...this.mdns.stats }) : {}) },
+      uptimeMs: Math.round(now - e.startedAt),
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown()
+    return this.stopping
+  }
+
+  private async shutdown(): Promise<void> {
+    this.engine.stop(performance.now())
+    this.pump()
+    if (this.timer) clearTimeout(this.timer)
+    if (this.immediate) clearImmediate(this.immediate)
+    for (const pending of this.pendingSends.values()) pending.reject(new DsnError('DSN_STOPPED', 'the node was stopped before the message was acknowledged'))
+    this.pendingSends.clear()
+    await Promise.all(this.inFlight)
+    await this.mdns?.stop()
+    await this.transport?.close()
+    this.transport = null
+  }
+
+  private async startMdns(unicastPort: number): Promise<void> {
+    const mdns = new MdnsDiscovery(
+      { nodeId: this.nodeId, cluster: this.config.cluster, protocolVersion: PROTOCOL_VERSION, port: unicastPort },
+      { interfaceAddress: this.iface.address === '127.0.0.1' ? undefined : this.iface.address },
+    )
+    mdns.on('peer', (peer) => {
+      if (peer.cluster !== this.config.cluster || peer.protocolVersion !== PROTOCOL_VERSION || peer.nodeId === this.nodeId) return
+      this.engine.addCandidate(`${peer.host}:${peer.port}`, performance.now())
+      this.schedule()
+    })
+    mdns.on('error', (err: Error) => this.emitError(err))
+    await mdns.start()
+    this.mdns = mdns
+  }
+
+  private onDatagram(bytes: Uint8Array, from: string, via: 'multicast' | 'unicast'): void {
+    this.engine.receive(bytes, from, via, performance.now())
+    this.schedule()
+  }
+
+  /** Coalesces everything that happens in one turn of the event loop into one pump. */
+  private schedule(): void {
+    if (this.immediate || this.engine.isStopped) return
+    this.immediate = setImmediate(() => {
+      this.immediate = null
+      this.pump()
+    })
+  }
+
+  /** Runs due timers, sends what the engine produced, emits its events, re-arms the one timer. */
+  private pump(): void {
+    const now = performance.now()
+    if (this.engine.nextDeadline() <= now) this.engine.tick(now)
+    const { outgoing, events } = this.engine.take()
+    const transport = this.transport
+    if (transport) {
+      for (const out of outgoing) {
+        const sent = transport.send(out, () => this.engine.counters.add('send-errors'))
+        this.inFlight.push(sent)
+        void sent.then(() => {
+          this.inFlight = this.inFlight.filter((p) => p !== sent)
+        })
+      }
+    }
+    for (const e of events) {
+      if (e.type === 'pin') this.persistPins()
+      else if (e.type === 'message-acked') this.settleSend(e.messageId)
+      else if (e.type === 'message-failed') this.settleSend(e.messageId, new DsnError('DSN_SEND_TIMEOUT', `"${e.nodeId}" did not acknowledge the message`))
+      else this.emit(e.type, e.event)
+    }
+    this.arm()
+  }
+
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    const deadline = this.engine.nextDeadline()
+    if (deadline === Infinity) return
+    // +1 ms: setTimeout may fire a fraction early, which would find nothing due yet.
+    this.timer = setTimeout(() => this.pump(), Math.max(0, Math.ceil(deadline - performance.now())) + 1)
+  }
+
+  private settleSend(id: number, err?: Error): void {
+    const pending = this.pendingSends.get(id)
+    if (!pending) return
+    this.pendingSends.delete(id)
+    if (err) pending.reject(err)
+    else pending.resolve()
+  }
+
+  private persistPins(): void {
+    try {
+      savePinned(this.config.credentialDir, this.engine.pinned)
+    } catch (err) {
+      this.emitError(new DsnError('DSN_IDENTITY', `cannot save pinned keys in ${this.config.credentialDir}: ${(err as Error).message}`))
+    }
+  }
+
+  private emitError(err: Error): void {
+    // 'error' without a listener would throw out of the event loop: count it instead.
+    this.engine.counters.add('errors')
+    if (this.listenerCount('error') > 0) this.emit('error', err)
+  }
+}
+
+async function resolvePeer(text: string): Promise<string> {
+  const parsed = parseHostPort(text) as { host: string; port: number }
+  try {
+    const { address } = await lookup(parsed.host, { family: 4 })
+    return `${address}:${parsed.port}`
+  } catch (err) {
+    throw new DsnError('DSN_BAD_CONFIG', `config.staticPeers: cannot resolve "${parsed.host}": ${(err as Error).message}`)
+  }
+}
+
+function prefixed(prefix: string, values: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [`${prefix}.${k}`, v]))
+}
