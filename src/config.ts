@@ -147,9 +147,6 @@ export function resolveConfig(options: unknown): DsnConfig {
   integer(config, 'maxStateBytes', 1024, 1024 * 1024 * 1024)
   integer(config, 'maxPeers', 1, 100_000)
   integer(config, 'sendTimeoutMs', 10, 600_000)
-  if (!config.multicast && config.staticPeers.length === 0 && !config.mdns) {
-    throw configError('multicast', 'is off, so staticPeers or mdns is needed for this node to reach anyone')
-  }
   return config
 }
 

@@ -45,6 +45,10 @@ export class Engine {
   readonly peers = new Map<string, Peer>()
   readonly pinned: Map<string, Uint8Array>
   readonly candidates = new Map<Address, number>()
+  /** Our own unicast addresses, as seen on our own looped-back datagrams. */
+  readonly selfAddresses = new Set<Address>()
+  /** A peer came up since we last told unicast peers whom we know. */
+  peerListDirty = false
   readonly random: RandomSource
   private readonly staticPeers: readonly Address[]
   private readonly inbound: Inbound
@@ -136,11 +140,12 @@ export class Engine {
     return id
   }
 
-  /** A peer address learnt by mDNS: sent to by unicast until it is heard. */
+  /** A peer address learnt by mDNS or from a peer list: sent to by unicast until it is heard. */
   addCandidate(address: Address, now: number): void {
-    if (this.stopped) return
+    if (this.stopped || this.selfAddresses.has(address)) return
     const known = [...this.peers.values()].some((p) => p.replica && p.address === address)
-    if (!known) this.candidates.set(address, now)
+    if (known || this.candidates.has(address)) return
+    this.candidates.set(address, now)
     // Say hello at once rather than at the next heartbeat.
     this.introduceAt = Math.min(this.introduceAt, now)
   }
@@ -170,6 +175,7 @@ export class Engine {
     if (now >= this.nextHeartbeatAt || now >= this.tailHeartbeatAt || now >= this.introduceAt) {
       const signed = this.heartbeatsSent % TIMERS.signedHeartbeatEvery === 0 || now >= this.introduceAt
       this.sendHeartbeat(signed, now)
+      if (this.peerListDirty || this.heartbeatsSent % TIMERS.peerListEvery === 0) this.sendPeerList(now)
     }
     for (const peer of this.peers.values()) this.inbound.tickPeer(peer, now)
     const { resend, failed } = this.messages.due(now)
@@ -319,6 +325,20 @@ export class Engine {
     this.nextHeartbeatAt = now + this.config.heartbeatIntervalMs * jitter
     this.tailHeartbeatAt = Infinity
     if (signed) this.introduceAt = Infinity
+  }
+
+  /**
+   * Where some peers are reached only by unicast (static peers, blocked multicast), tell them
+   * whom we know, so a chain a <- b <- c becomes a full mesh as it would by multicast.
+   */
+  private sendPeerList(now: number): void {
+    this.peerListDirty = false
+    const unicast = this.groupTargets(now)
+    if (unicast.length === 0) return
+    const addresses = this.livePeers().map((p) => p.address).slice(0, 64)
+    if (addresses.length === 0) return
+    this.counters.add('peer-lists-sent')
+    this.send({ type: MessageType.Peers, addresses }, true, false, unicast)
   }
 
   private sendDirect(peer: Peer, messageId: number, data: unknown): void {

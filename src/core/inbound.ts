@@ -28,7 +28,11 @@ export class Inbound {
     const opened = this.engine.sealer.unseal(datagram)
     if (!opened.ok) return counters.drop(opened.reason)
     const { frame } = opened
-    if (frame.origin === config.nodeId) return counters.add('own-datagrams')
+    if (frame.origin === config.nodeId) {
+      this.engine.selfAddresses.add(from)
+      this.engine.candidates.delete(from)
+      return counters.add('own-datagrams')
+    }
 
     let peer = this.engine.peers.get(frame.origin)
     if (opened.signed) {
@@ -145,6 +149,9 @@ export class Inbound {
           this.engine.emit({ type: 'message', event: { from: peer.nodeId, data: frame.data } })
         }
         return
+      case MessageType.Peers:
+        for (const address of frame.addresses) if (address !== peer.address) this.engine.addCandidate(address, now)
+        return
       case MessageType.Ack:
         if (frame.to === this.engine.config.nodeId && this.engine.messages.acked(peer.nodeId, frame.messageId)) {
           this.engine.emit({ type: 'message-acked', messageId: frame.messageId })
@@ -241,6 +248,7 @@ export class Inbound {
     this.engine.counters.add('peers-up')
     this.engine.emit({ type: 'peer-up', event: { nodeId: peer.nodeId, incarnation, address: from } })
     this.engine.introduceSoon(now)
+    this.engine.peerListDirty = true
   }
 
   private down(peer: Peer, reason: PeerDownReason): void {

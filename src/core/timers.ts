@@ -37,6 +37,8 @@ export const TIMERS = {
   messageRetryMaxMs: 400,
   /** mDNS or static candidates not heard from are forgotten after this. */
   candidateTtlMs: 120_000,
+  /** Unicast peers are told our peer list every n-th heartbeat, and when a peer comes up. */
+  peerListEvery: 5,
   /** A goodbye is sent this many times: losing one costs a peer-timeout elsewhere. */
   goodbyeCopies: 2,
 } as const

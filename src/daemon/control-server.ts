@@ -39,24 +39,27 @@ export class ControlServer {
   /** Listens on a path already claimed (see claimSocketPath). */
   static async listen(options: ControlServerOptions): Promise<ControlServer> {
     const control = new ControlServer(options)
-    // The socket must never exist with looser permissions, even for a moment: listen under a
-    // tight umask, then widen to the chosen mode.
-    const oldMask = process.umask(0o177)
+    // The socket must never exist with looser permissions, even for a moment: bind under a
+    // tight umask (listen() on a path binds synchronously), then widen to the chosen mode.
     try {
       await new Promise<void>((resolve, reject) => {
         control.server.once('error', reject)
-        control.server.listen(options.socketPath, () => {
-          control.server.off('error', reject)
-          resolve()
-        })
+        const oldMask = process.umask(0o177)
+        try {
+          control.server.listen(options.socketPath, () => {
+            control.server.off('error', reject)
+            resolve()
+          })
+        } finally {
+          process.umask(oldMask)
+        }
       })
+      await fs.chmod(options.socketPath, options.socketMode ?? 0o660)
     } catch (err) {
       control.unsubscribe()
+      control.server.close()
       throw err
-    } finally {
-      process.umask(oldMask)
     }
-    await fs.chmod(options.socketPath, options.socketMode ?? 0o660)
     control.server.on('error', (err) => options.logger.error('control-error', { error: err }))
     return control
   }

@@ -9,6 +9,8 @@ export const enum MessageType {
   Goodbye = 5,
   Message = 6,
   Ack = 7,
+  /** Addresses of peers heard by unicast, so static-peer clusters meet without multicast. */
+  Peers = 8,
 }
 
 /** Body kinds carried (possibly fragmented) by Data datagrams. */

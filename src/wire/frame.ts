@@ -62,7 +62,13 @@ export interface AckFrame extends FrameHeader {
   messageId: number
 }
 
-export type Frame = HeartbeatFrame | DataFrame | NackFrame | PingFrame | GoodbyeFrame | MessageFrame | AckFrame
+export interface PeersFrame extends FrameHeader {
+  type: MessageType.Peers
+  /** "ip:port" unicast addresses of live peers. */
+  addresses: string[]
+}
+
+export type Frame = PeersFrame | HeartbeatFrame | DataFrame | NackFrame | PingFrame | GoodbyeFrame | MessageFrame | AckFrame
 
 // Plain JS values only: no records or structured-clone tags, so other implementations can
 // decode with any CBOR library.
@@ -85,6 +91,8 @@ export function encodeFrame(frame: Frame): Uint8Array {
       return cbor.encode([...head, frame.to, frame.messageId, frame.data])
     case MessageType.Ack:
       return cbor.encode([...head, frame.to, frame.messageId])
+    case MessageType.Peers:
+      return cbor.encode([...head, frame.addresses])
   }
 }
 
@@ -97,6 +105,7 @@ export class FrameError extends Error {
 
 const MAX_ID = 64
 const MAX_RANGES = 64
+const MAX_PEER_ADDRESSES = 64
 
 /** Decodes and checks every field; throws FrameError (never anything else) on bad input. */
 export function decodeFrame(bytes: Uint8Array): Frame {
@@ -151,6 +160,13 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     case MessageType.Ack:
       expectLength(f, 6)
       return { type, ...head, to: id(f[4], 'to'), messageId: uint(f[5]) }
+    case MessageType.Peers: {
+      expectLength(f, 5)
+      const list = f[4]
+      if (!Array.isArray(list) || list.length > MAX_PEER_ADDRESSES) throw new FrameError('malformed-peers')
+      for (const a of list) if (typeof a !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(a)) throw new FrameError('malformed-peers')
+      return { type, ...head, addresses: list as string[] }
+    }
     default:
       throw new FrameError('unknown-type')
   }
