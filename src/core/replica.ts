@@ -43,14 +43,16 @@ export class Replica {
     readonly nodeId: string,
     readonly incarnation: number,
     private readonly limits: ReplicaLimits,
-    /** How far above `contiguous` a sequence number may be before it is refused. */
+    /** Most sequence numbers held above `contiguous` before more are refused. */
     private readonly window: number,
   ) {}
 
   /** Takes one data datagram; returns the updates it caused or why it was dropped. */
   receive(frame: DataFrame): { updates: UpdateEvent[] } | { drop: ReplicaDrop } {
     if (this.gaps.has(frame.seq)) return { drop: 'duplicate' }
-    if (frame.seq > this.gaps.contiguous + this.window) return { drop: 'beyond-window' }
+    // Bound what is held above the gap, not how far above it a datagram may be: a receiver
+    // far behind (a late joiner) must still take the snapshot that brings it up to date.
+    if (this.gaps.pendingAbove >= this.window) return { drop: 'beyond-window' }
     if (frame.count === 1) {
       this.gaps.add(frame.seq)
       return this.applyBody(frame.chunk, frame.seq)

@@ -33,7 +33,9 @@ export function nextIncarnation(credentialDir: string, wallClockMs: number): num
   } catch {
     // First start.
   }
-  const next = Math.max(Math.floor(wallClockMs), last + 1)
+  // Seconds, not ms: 4 bytes fewer in every frame's CBOR. Two starts within one second still
+  // get increasing numbers from the stored counter.
+  const next = Math.max(Math.floor(wallClockMs / 1000), last + 1)
   writeAtomically(file, `${next}\n`)
   return next
 }

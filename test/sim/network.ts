@@ -85,7 +85,7 @@ export class SimNetwork {
   add(nodeId: string, options: Record<string, unknown> = {}): SimNode {
     const address = `10.0.0.${this.nodes.length + 1}:47475`
     const config = resolveConfig({ nodeId, networkKey: TEST_KEY, credentialDir: '/nonexistent', mdns: false, ...options })
-    const node = new SimNode(nodeId, address, config, this, Math.floor(this.now) + 1)
+    const node = new SimNode(nodeId, address, config, this, 1_790_000_000 + Math.floor(this.now / 1000))
     this.nodes.push(node)
     this.drain(node)
     return node
@@ -105,7 +105,7 @@ export class SimNetwork {
   /** Start again with a new incarnation (its own state is gone, as after a crash). */
   restart(node: SimNode): void {
     node.alive = true
-    node.engine = node.makeEngine(node.engine.incarnation + 1000 + Math.floor(this.now))
+    node.engine = node.makeEngine(node.engine.incarnation + 1 + Math.floor(this.now / 1000))
     this.drain(node)
   }
 
