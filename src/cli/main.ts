@@ -99,7 +99,8 @@ export async function main(argv: readonly string[], io: CliIo, deps: CliDeps = R
   }
 }
 
-if (require.main === module) {
+/** The `dsn` process: real stdout/stderr/env, exit with main's status. */
+export function runCli(): void {
   // `dsn watch | head -1`: a closed pipe ends the command quietly, as for any Unix filter.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => process.exit(err.code === 'EPIPE' ? 0 : EXIT.ERROR))
   const io: CliIo = { out: (text) => void process.stdout.write(text), err: (text) => void process.stderr.write(text), env: process.env }

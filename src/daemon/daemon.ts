@@ -4,7 +4,7 @@ import type { DsnConfig, DsnOptions } from '../config'
 import type { DsnNodeApi } from '../node/api'
 import type { MessageEvent, PeerDownEvent, PeerUpEvent, UpdateEvent } from '../node/events'
 import { ControlServer } from './control-server'
-import type { LogLevel, Logger } from './logger'
+import type { Logger } from './logger'
 import type { RunSettings } from './run-config'
 import { claimSocketPath } from './socket-path'
 
@@ -119,7 +119,7 @@ export class Daemon {
     }
     const applied: string[] = []
     if (next.logLevel !== logger.level) {
-      logger.level = next.logLevel as LogLevel
+      logger.level = next.logLevel
       applied.push('logLevel')
     }
     const needsRestart = changedFields(this.settings.config, next.config)

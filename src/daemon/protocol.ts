@@ -110,20 +110,20 @@ export function encodeLine(message: Response | WatchEvent | Request & { id?: Req
 }
 
 /**
- * Splits a byte stream into lines; a line longer than maxLineBytes is an error, so a client
+ * Splits a text stream into lines; a line longer than maxLineChars is an error, so a client
  * cannot make the daemon buffer without bound.
  */
 export class LineSplitter {
   private buffered = ''
 
-  constructor(private readonly maxLineBytes: number) {}
+  constructor(private readonly maxLineChars: number) {}
 
   push(chunk: string): { lines: string[]; overflow: boolean } {
     this.buffered += chunk
     const parts = this.buffered.split('\n')
     this.buffered = parts.pop() ?? ''
     const lines = parts.map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '')
-    const overflow = this.buffered.length > this.maxLineBytes || lines.some((l) => l.length > this.maxLineBytes)
+    const overflow = this.buffered.length > this.maxLineChars || lines.some((l) => l.length > this.maxLineChars)
     return { lines, overflow }
   }
 }

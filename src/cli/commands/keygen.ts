@@ -1,14 +1,13 @@
-import { randomBytes } from 'node:crypto'
+import { generateKey } from '../../node/compat'
 import type { Command } from '../context'
 
-/** The same 256 bits as `generateKey()` of the library: 64 hex characters. */
 export const keygen: Command = {
   name: 'keygen',
   args: '',
   summary: 'print a new network key (64 hex characters)',
   details: [
-    'Prints a fresh random 256-bit network key. Every node of a cluster needs the same key;',
-    'keep it out of shell history and world-readable files, e.g.:',
+    'Prints a fresh random 256-bit network key (the library\'s generateKey()). Every node of a',
+    'cluster needs the same key; keep it out of shell history and world-readable files, e.g.:',
     '  umask 077; dsn keygen > /etc/dsn/network.key',
     'and point DSN_NETWORK_KEY_FILE (or networkKeyFile in the config file) at it.',
   ].join('\n'),
@@ -16,7 +15,7 @@ export const keygen: Command = {
   minArgs: 0,
   maxArgs: 0,
   async run({ io, json }) {
-    const key = randomBytes(32).toString('hex')
+    const key = generateKey()
     io.out(json ? JSON.stringify({ networkKey: key }) + '\n' : key + '\n')
     return 0
   },

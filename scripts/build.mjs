@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// npm run build: dist/dsn.cjs (one minified file: CLI, daemon, library and every dependency,
+// no native addon, shebang, mode 755) and dist/lib/ (tsc: .js + .d.ts for `import` users).
+//   node scripts/build.mjs [--bundle-only] [--outfile FILE] [--quiet] [--analyze]
+// --analyze prints the bytes each package / src folder adds to the bundle.
+// The bundle targets Node 18 (Debian bookworm's nodejs 18.20, Raspberry Pi OS).
+import { build } from 'esbuild'
+import { execFileSync } from 'node:child_process'
+import { chmodSync, readFileSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const args = process.argv.slice(2)
+const bundleOnly = args.includes('--bundle-only')
+const quiet = args.includes('--quiet')
+const analyze = args.includes('--analyze')
+const outIndex = args.indexOf('--outfile')
+const outfile = resolve(outIndex === -1 ? join(root, 'dist/dsn.cjs') : args[outIndex + 1])
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
+const log = (...line) => quiet || console.log(...line)
+
+// cbor-x tries require('cbor-extract') (a native addon) inside try/catch and falls back to its
+// pure-JS decoder. We make that require throw, always: the bundle then behaves the same on
+// every board whatever is installed beside it. cbor-x itself is taken as its CommonJS build,
+// whose require() esbuild can see (its ESM entry reaches the addon through import.meta).
+const requireFromRoot = createRequire(join(root, 'package.json'))
+const pureJsCbor = {
+  name: 'pure-js-cbor',
+  setup(b) {
+    b.onResolve({ filter: /^cbor-x$/ }, () => ({ path: join(dirname(requireFromRoot.resolve('cbor-x/package.json')), 'index.js') }))
+    b.onResolve({ filter: /^cbor-extract$/ }, () => ({ path: 'cbor-extract', namespace: 'no-native' }))
+    b.onLoad({ filter: /.*/, namespace: 'no-native' }, () => ({
+      contents: "throw new Error('cbor-extract (native) is not bundled: dsn uses the pure-JS CBOR path')",
+      loader: 'js',
+    }))
+  },
+}
+
+const started = Date.now()
+const result = await build({
+  entryPoints: [join(root, 'src/cli/bundle.ts')],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  format: 'cjs',
+  minify: true,
+  legalComments: 'none',
+  banner: { js: '#!/usr/bin/env node' },
+  define: { __DSN_VERSION__: JSON.stringify(pkg.version) },
+  plugins: [pureJsCbor],
+  metafile: true,
+  logLevel: 'warning',
+})
+chmodSync(outfile, 0o755)
+
+const inputs = Object.keys(result.metafile.inputs)
+const native = inputs.filter((p) => /\.node$|cbor-extract\/|node-gyp-build/.test(p))
+if (native.length > 0) {
+  console.error(`build: native code reached the bundle: ${native.join(', ')}`)
+  process.exit(1)
+}
+const size = statSync(outfile).size
+log(`${outfile.startsWith(root + '/') ? relative(root, outfile) : outfile}: ${size} bytes (${(size / 1024).toFixed(1)} KiB) minified, ${inputs.length} modules, ${Date.now() - started} ms`)
+if (analyze) {
+  const byPart = {}
+  for (const [input, { bytesInOutput }] of Object.entries(Object.values(result.metafile.outputs)[0].inputs)) {
+    const pkgName = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(input)?.[1]
+    const part = pkgName ?? (input.startsWith('src/') ? input.split('/').slice(0, 2).join('/') : input)
+    byPart[part] = (byPart[part] ?? 0) + bytesInOutput
+  }
+  for (const [part, bytes] of Object.entries(byPart).sort((a, b) => b[1] - a[1])) log(`  ${String(bytes).padStart(7)}  ${part}`)
+}
+if (!inputs.some((p) => p.endsWith('src/node/dsnode.ts'))) {
+  log('build: WARNING src/node/dsnode.ts is not in the bundle yet: `dsn run` will say it has no mesh node')
+}
+
+if (!bundleOnly) {
+  const t0 = Date.now()
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root })
+  log(`dist/lib: tsc (.js + .d.ts) in ${Date.now() - t0} ms`)
+}
