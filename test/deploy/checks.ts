@@ -11,7 +11,9 @@ export const REPO_UNIT = join(REPO_ROOT, 'deploy', 'systemd', 'dsn.service')
 export const EXPECTED_ARGV = [
   '/usr/bin/node',
   '--max-semi-space-size=1',
-  '--max-old-space-size=32',
+  '--max-old-space-size=48',
+  '--optimize-for-size',
+  '--v8-pool-size=1',
   '/opt/dsn/dsn.cjs',
   'run',
   '--config',

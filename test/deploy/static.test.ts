@@ -60,7 +60,7 @@ t.test('systemd-analyze security rates the unit OK (exposure below 2.0)', async 
 
 t.test('the unit runs the bundle with the memory flags, key from a credential, hardened', async (t) => {
   t.same(directive('ExecStart'), ['/usr/bin/node $DSN_NODE_FLAGS /opt/dsn/dsn.cjs run --config /etc/dsn/config.json'])
-  t.ok(directive('Environment').includes('"DSN_NODE_FLAGS=--max-semi-space-size=1 --max-old-space-size=32"'))
+  t.ok(directive('Environment').includes('"DSN_NODE_FLAGS=--max-semi-space-size=1 --max-old-space-size=48 --optimize-for-size --v8-pool-size=1"'))
   t.same(directive('LoadCredential'), ['network-key:/etc/dsn/network-key'])
   t.ok(directive('Environment').includes('DSN_NETWORK_KEY_FILE=%d/network-key'))
   t.notMatch(unit, /^Environment=.*DSN_NETWORK_KEY=/m, 'no key in the unit')
@@ -69,6 +69,8 @@ t.test('the unit runs the bundle with the memory flags, key from a credential, h
   t.same(directive('RuntimeDirectory'), ['dsn'])
   t.same(directive('MemoryMax'), ['96M'])
   t.same(directive('Restart'), ['on-failure'])
+  t.same(directive('RestartPreventExitStatus'), ['2 4'], 'a bad config or key does not restart-loop')
+  t.same(directive('ExecReload'), ['/bin/kill -HUP $MAINPID'], 'systemctl reload sends SIGHUP')
   t.same(directive('Wants'), ['network-online.target'])
   t.same(directive('After'), ['network-online.target'])
   t.same(directive('ProtectSystem'), ['strict'])
