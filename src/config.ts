@@ -70,7 +70,7 @@ export function defaultConfig(nodeId: string = defaultNodeId()): Omit<DsnConfig,
     credentialDir: path.join(os.homedir(), '.dsn', nodeId),
     allowedKeys: [],
     // 1 s heartbeats with a 2 s timeout: a dead node is noticed within 2 s, and a node that
-    // misses one heartbeat is probed (see core/membership.ts) before it is declared down.
+    // misses one heartbeat is probed (see core/inbound.ts) before it is declared down.
     heartbeatIntervalMs: 1000,
     peerTimeoutMs: 2000,
     historySize: 1024,

@@ -1,5 +1,6 @@
 import { BodyKind } from '../wire/constants'
 import { cbor } from '../wire/frame'
+import { isPlainValue } from '../wire/plain-value'
 
 /**
  * A body is the CBOR array [kind, key1, value1, key2, value2, ...], a deleted key having the
@@ -27,7 +28,7 @@ export interface DecodedBody {
   entries: Array<[string, unknown]>
 }
 
-/** Returns undefined for a body that is not well formed (counted by the caller). */
+/** Returns undefined for a body that is not well formed or holds a value that is not plain data. */
 export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody | undefined {
   let raw: unknown
   try {
@@ -42,6 +43,8 @@ export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody 
   for (let i = 1; i < raw.length; i += 2) {
     const key = raw[i]
     if (typeof key !== 'string' || key.length === 0 || Buffer.byteLength(key) > maxKeyBytes) return undefined
+    // A value can never expand beyond a few times the body that carried it.
+    if (!isPlainValue(raw[i + 1], 4 * bytes.length + 1024)) return undefined
     entries.push([key, raw[i + 1]])
   }
   return { kind, entries }

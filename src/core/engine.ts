@@ -145,6 +145,11 @@ export class Engine {
     if (this.stopped || this.selfAddresses.has(address)) return
     const known = [...this.peers.values()].some((p) => p.replica && p.address === address)
     if (known || this.candidates.has(address)) return
+    // Bounded: a peer list cannot make us send to an unbounded set of addresses.
+    if (this.candidates.size >= this.config.maxPeers) {
+      this.counters.add('candidates-dropped')
+      return
+    }
     this.candidates.set(address, now)
     // Say hello at once rather than at the next heartbeat.
     this.introduceAt = Math.min(this.introduceAt, now)
@@ -218,6 +223,8 @@ export class Engine {
   answerPing(from: Address, now: number): void {
     if (now - this.lastPingAnsweredAt < TIMERS.pingAnswerMinIntervalMs) return
     this.lastPingAnsweredAt = now
+    // A heartbeat's digest must describe exactly the writes up to its sequence number.
+    this.flush(now)
     this.sendHeartbeat(true, now, from)
   }
 

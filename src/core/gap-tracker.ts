@@ -30,6 +30,13 @@ export class GapTracker {
     this.advance()
   }
 
+  /** Forgets the lowest number held above the gap (to bound memory); it counts as missing again. */
+  forgetLowest(): void {
+    let lowest = Infinity
+    for (const s of this.above) if (s < lowest) lowest = s
+    this.above.delete(lowest)
+  }
+
   noteLatest(seq: number): void {
     if (seq > this.latest) this.latest = seq
   }

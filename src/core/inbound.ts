@@ -58,7 +58,11 @@ export class Inbound {
     }
 
     if (peer) {
-      const verdict = peer.window.check(frame.incarnation, frame.packet)
+      const verdict = peer.window.check(frame.incarnation, frame.packet, opened.signed)
+      if (verdict === 'unsigned-ahead' && frame.incarnation > peer.incarnation) {
+        // Likely a restart we have not seen signed yet: ask for a signed heartbeat.
+        this.askIntroduction(frame.origin, from, now)
+      }
       if (verdict !== 'fresh') return counters.drop(verdict)
     }
     // Unsigned frames cannot introduce a node or a new incarnation: only repair and probe
@@ -72,7 +76,7 @@ export class Inbound {
       return this.dispatchStrangerRequest(frame, from, now)
     }
     const known = peer as Peer
-    known.window.accept(frame.incarnation, frame.packet)
+    known.window.accept(frame.incarnation, frame.packet, opened.signed)
     if (frame.type === MessageType.Goodbye) {
       if (current) this.down(known, 'goodbye')
       return
@@ -134,7 +138,10 @@ export class Inbound {
         replica.gaps.noteLatest(frame.seq)
         break
       case MessageType.Data: {
+        const evictions = replica.evictions, refused = replica.keysRefused
         const result = replica.receive(frame)
+        if (replica.evictions > evictions) counters.add('window-evictions', replica.evictions - evictions)
+        if (replica.keysRefused > refused) counters.add('dropped.peer-too-many-keys', replica.keysRefused - refused)
         if ('drop' in result) {
           counters.drop(result.drop)
         } else {

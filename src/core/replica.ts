@@ -20,7 +20,7 @@ export interface ReplicaLimits {
   maxReassemblyBytes: number
 }
 
-export type ReplicaDrop = 'duplicate' | 'beyond-window' | 'malformed-body' | 'reassembly-full' | 'peer-too-many-keys'
+export type ReplicaDrop = 'duplicate' | 'malformed-body' | 'reassembly-full'
 
 /**
  * A read-only copy of one origin incarnation's state. Bodies apply as they arrive, in any
@@ -37,6 +37,9 @@ export class Replica {
   private assemblingBytes = 0
   /** Next time this replica may NACK; null when nothing is missing. */
   nackAt: number | null = null
+  /** Numbers forgotten to keep the window bounded, and entries refused over maxKeysPerNode. */
+  evictions = 0
+  keysRefused = 0
   lastSnapshotRequestAt = -Infinity
 
   constructor(
@@ -50,9 +53,13 @@ export class Replica {
   /** Takes one data datagram; returns the updates it caused or why it was dropped. */
   receive(frame: DataFrame): { updates: UpdateEvent[] } | { drop: ReplicaDrop } {
     if (this.gaps.has(frame.seq)) return { drop: 'duplicate' }
-    // Bound what is held above the gap, not how far above it a datagram may be: a receiver
-    // far behind (a late joiner) must still take the snapshot that brings it up to date.
-    if (this.gaps.pendingAbove >= this.window) return { drop: 'beyond-window' }
+    // Bound what is held above the gap by forgetting the lowest number held: it will be
+    // NACKed again (applying twice is harmless: versions only move forward), while the
+    // datagram that fills the gap, or the snapshot that replaces it all, still gets in.
+    if (this.gaps.pendingAbove >= this.window) {
+      this.gaps.forgetLowest()
+      this.evictions++
+    }
     if (frame.count === 1) {
       this.gaps.add(frame.seq)
       return this.applyBody(frame.chunk, frame.seq)
@@ -64,6 +71,10 @@ export class Replica {
       this.assembling.set(base, message)
     }
     if (message.count !== frame.count) return { drop: 'malformed-body' }
+    if (message.parts.has(frame.index)) {
+      this.gaps.add(frame.seq)
+      return { updates: [] }
+    }
     if (this.assemblingBytes + frame.chunk.length > this.limits.maxReassemblyBytes) return { drop: 'reassembly-full' }
     this.gaps.add(frame.seq)
     message.parts.set(frame.index, frame.chunk)
@@ -134,7 +145,10 @@ export class Replica {
       updates.push({ nodeId: this.nodeId, key, value: undefined, deleted: true })
       return
     }
-    if (!current && this.entries.size >= this.limits.maxKeysPerNode) return
+    if (!current && this.entries.size >= this.limits.maxKeysPerNode) {
+      this.keysRefused++
+      return
+    }
     this.tombstones.delete(key)
     // Hash the canonical re-encoding, as the origin does, so digests agree byte for byte.
     const hash = entryHash(key, cbor.encode(value))

@@ -2,6 +2,7 @@ import { deriveNetworkKey, type NetworkKey } from '../seal/keys'
 import { open, seal, signedMessage } from '../seal/envelope'
 import type { Signer } from '../seal/signer'
 import { decodeFrame, encodeFrame, FrameError, type Frame } from '../wire/frame'
+import { SIGN_AT_LEAST_EVERY } from './replay-window'
 import type { RandomSource } from './types'
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never
@@ -18,6 +19,7 @@ export type Unsealed =
  */
 export class Sealer {
   private packet = 0
+  private lastSignedPacket = 0
   private readonly primary: NetworkKey
   private readonly accepted: NetworkKey[]
   private readonly cluster: Uint8Array
@@ -39,7 +41,11 @@ export class Sealer {
   }
 
   seal(body: FrameBody, signed: boolean): Uint8Array {
-    const frame = { ...body, origin: this.origin, incarnation: this.incarnation, packet: ++this.packet } as Frame
+    const packet = ++this.packet
+    // Receivers take unsigned packets only close behind a signed one (see replay-window.ts).
+    if (packet - this.lastSignedPacket >= SIGN_AT_LEAST_EVERY) signed = true
+    if (signed) this.lastSignedPacket = packet
+    const frame = { ...body, origin: this.origin, incarnation: this.incarnation, packet } as Frame
     const bytes = encodeFrame(frame)
     const signature = signed ? this.signer.sign(signedMessage(this.cluster, bytes)) : null
     return seal(this.primary, this.cluster, this.random.bytes(24), bytes, signature)

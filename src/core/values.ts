@@ -41,3 +41,4 @@ export function freeze<T>(value: T): T {
   if (value instanceof Map) for (const inner of value.values()) freeze(inner)
   return Object.freeze(value)
 }
+

@@ -64,10 +64,16 @@ export class UdpTransport {
     const sends: Array<Promise<void>> = []
     const one = (port: number, host: string) =>
       new Promise<void>((resolve) => {
-        this.unicastSocket.send(out.bytes, port, host, (err) => {
-          if (err) onSendError(err)
+        try {
+          this.unicastSocket.send(out.bytes, port, host, (err) => {
+            if (err) onSendError(err)
+            resolve()
+          })
+        } catch (err) {
+          // dgram throws synchronously for a bad port or a closed socket: count, never crash.
+          onSendError(err as Error)
           resolve()
-        })
+        }
       })
     if (out.multicast && this.groupSocket) sends.push(one(this.options.port, this.options.group))
     for (const address of out.unicast) {

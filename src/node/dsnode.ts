@@ -187,9 +187,9 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
       for (const out of outgoing) {
         const sent = transport.send(out, () => this.engine.counters.add('send-errors'))
         this.inFlight.push(sent)
-        void sent.then(() => {
+        void sent.finally(() => {
           this.inFlight = this.inFlight.filter((p) => p !== sent)
-        })
+        }).catch(() => this.engine.counters.add('send-errors'))
       }
     }
     for (const e of events) {

@@ -21,6 +21,8 @@ export function loadOrCreateIdentity(credentialDir: string): Identity {
   const file = path.join(credentialDir, FILE)
   try {
     fs.mkdirSync(credentialDir, { recursive: true, mode: 0o700 })
+    // An existing dir may have been made by hand with looser rights: the key must not be readable.
+    fs.chmodSync(credentialDir, 0o700)
     if (!fs.existsSync(file)) {
       const seed = newSeed()
       const pem = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' })
@@ -34,7 +36,9 @@ export function loadOrCreateIdentity(credentialDir: string): Identity {
   }
   let seed: Uint8Array
   try {
-    const der = createPrivateKey(fs.readFileSync(file)).export({ format: 'der', type: 'pkcs8' })
+    const key = createPrivateKey(fs.readFileSync(file))
+    if (key.asymmetricKeyType !== 'ed25519') throw new Error(`a ${key.asymmetricKeyType ?? 'unknown'} key, not Ed25519`)
+    const der = key.export({ format: 'der', type: 'pkcs8' })
     if (der.length !== PKCS8_PREFIX.length + 32) throw new Error('not an Ed25519 key')
     seed = new Uint8Array(der.subarray(PKCS8_PREFIX.length))
   } catch (err) {

@@ -1,4 +1,5 @@
 import { Encoder } from 'cbor-x'
+import { isPlainValue } from './plain-value'
 import { DIGEST_BYTES, MessageType } from './constants'
 
 /**
@@ -156,6 +157,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       return { type, ...head }
     case MessageType.Message:
       expectLength(f, 7)
+      if (!isPlainValue(f[6], 4 * bytes.length + 1024)) throw new FrameError('malformed-value')
       return { type, ...head, to: id(f[4], 'to'), messageId: uint(f[5]), data: f[6] }
     case MessageType.Ack:
       expectLength(f, 6)
@@ -164,12 +166,19 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       expectLength(f, 5)
       const list = f[4]
       if (!Array.isArray(list) || list.length > MAX_PEER_ADDRESSES) throw new FrameError('malformed-peers')
-      for (const a of list) if (typeof a !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(a)) throw new FrameError('malformed-peers')
+      for (const a of list) if (typeof a !== 'string' || !isIPv4Port(a)) throw new FrameError('malformed-peers')
       return { type, ...head, addresses: list as string[] }
     }
     default:
       throw new FrameError('unknown-type')
   }
+}
+
+function isIPv4Port(text: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}):(\d{1,5})$/.exec(text)
+  if (!m) return false
+  const port = Number(m[5])
+  return m.slice(1, 5).every((o) => Number(o) <= 255) && port >= 1 && port <= 65535
 }
 
 function expectLength(fields: unknown[], n: number): void {
