@@ -1,0 +1,175 @@
+// Re-derives every golden vector of envelope.json from its inputs, byte for byte, and opens each
+// sealed datagram with the real receive path. Regenerate with `npx tsx scripts/make-vectors.ts`.
+import t from 'tap'
+import { createHash, hkdfSync } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import * as path from 'node:path'
+import { xchacha20poly1305 } from '@noble/ciphers/chacha'
+import { decodeBody, encodeBody } from '../../src/core/body'
+import { entryHash, xorInto } from '../../src/core/digest'
+import { Sealer, type FrameBody } from '../../src/core/sealer'
+import type { RandomSource } from '../../src/core/types'
+import { encodeValue, TOMBSTONE } from '../../src/core/values'
+import { open, seal, signedMessage } from '../../src/seal/envelope'
+import { deriveNetworkKey } from '../../src/seal/keys'
+import { signerFromSeed, verifierFor } from '../../src/seal/signer'
+import { BodyKind, PROTOCOL_VERSION } from '../../src/wire/constants'
+import { decodeFrame, encodeFrame, type Frame } from '../../src/wire/frame'
+
+interface KeyVector { networkKey: string; keyIdOkm: string; keyId: number; aeadKey: string; aeadKeyOtherCluster: string }
+interface Vector {
+  name: string
+  signed: boolean
+  frame: Record<string, unknown>
+  frameCbor: string
+  signedMessage: string | null
+  signature: string | null
+  nonce: string
+  associatedData: string
+  inner: string
+  sealed: string
+}
+interface Vectors {
+  protocolVersion: number
+  cluster: string
+  clusterHex: string
+  hkdf: { salt: string; saltHex: string; keyIdInfo: string; aeadInfo: string; keys: KeyVector[] }
+  identity: { seed: string; publicKey: string }
+  origin: string
+  incarnation: number
+  state: { entries: Array<{ key: string; value: unknown; valueCbor: string; entryHash: string }>; digest: string }
+  bodies: { delta: string; snapshot: string; fragmented: string }
+  vectors: Vector[]
+}
+
+const V = JSON.parse(readFileSync(path.join(__dirname, 'envelope.json'), 'utf8')) as Vectors
+const bytes = (hex: string): Uint8Array => new Uint8Array(Buffer.from(hex, 'hex'))
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+const cluster = new TextEncoder().encode(V.cluster)
+const primary = deriveNetworkKey(V.hkdf.keys[0].networkKey, V.cluster)
+const signer = signerFromSeed(bytes(V.identity.seed))
+
+/** The frame a vector describes: its byte fields are hex in the JSON. */
+function frameOf(v: Vector): Frame {
+  const f: Record<string, unknown> = { ...v.frame }
+  for (const field of ['digest', 'publicKey', 'chunk']) if (typeof f[field] === 'string') f[field] = bytes(f[field] as string)
+  return f as unknown as Frame
+}
+
+t.test('vector file covers every frame type and both signing modes', async (t) => {
+  t.equal(V.protocolVersion, PROTOCOL_VERSION)
+  t.equal(V.clusterHex, hex(cluster))
+  t.same([...new Set(V.vectors.map((v) => v.frame.type))].sort(), [1, 2, 3, 4, 5, 6, 7, 8])
+  t.ok(V.vectors.some((v) => v.signed) && V.vectors.some((v) => !v.signed))
+  t.same(V.vectors.map((v) => v.frame.packet), V.vectors.map((_, i) => i + 1), 'packets 1, 2, 3... as one Sealer numbers them')
+})
+
+t.test('HKDF-SHA256 subkeys and key ids', async (t) => {
+  t.equal(V.hkdf.saltHex, hex(new TextEncoder().encode(V.hkdf.salt)))
+  t.equal(V.hkdf.salt, `dsn/${PROTOCOL_VERSION}`)
+  t.equal(V.hkdf.aeadInfo, `aead ${V.cluster}`)
+  for (const k of V.hkdf.keys) {
+    const ikm = Buffer.from(k.networkKey, 'hex')
+    const okm = (info: string, n: number) => hex(new Uint8Array(hkdfSync('sha256', ikm, V.hkdf.salt, info, n)))
+    t.equal(okm(V.hkdf.keyIdInfo, 1), k.keyIdOkm)
+    t.equal(okm(V.hkdf.aeadInfo, 32), k.aeadKey)
+    t.equal(okm('aead other', 32), k.aeadKeyOtherCluster)
+    const derived = deriveNetworkKey(k.networkKey, V.cluster)
+    t.equal(derived.id, k.keyId)
+    t.equal(derived.id, bytes(k.keyIdOkm)[0], 'the key id is the first (only) byte of the key-id output')
+    t.equal(hex(derived.aeadKey), k.aeadKey)
+    t.equal(hex(deriveNetworkKey(k.networkKey, 'other').aeadKey), k.aeadKeyOtherCluster, 'the cluster is in the AEAD info')
+    t.equal(deriveNetworkKey(k.networkKey, 'other').id, k.keyId, 'the key id does not depend on the cluster')
+  }
+})
+
+t.test('identity, state digest and bodies', async (t) => {
+  t.equal(hex(signer.publicKey), V.identity.publicKey)
+  const digest = new Uint8Array(8)
+  for (const e of V.state.entries) {
+    const valueBytes = encodeValue(e.value, 1 << 16).bytes
+    t.equal(hex(valueBytes), e.valueCbor, `canonical CBOR of ${e.key}`)
+    t.equal(hex(entryHash(e.key, valueBytes)), e.entryHash)
+    const manual = createHash('sha256').update(Buffer.concat([Buffer.from(e.key), Buffer.of(0), valueBytes])).digest().subarray(0, 8)
+    t.equal(hex(manual), e.entryHash, 'SHA-256(key || 0x00 || value CBOR), first 8 bytes')
+    xorInto(digest, bytes(e.entryHash))
+  }
+  t.equal(hex(digest), V.state.digest, 'digest = XOR of entry hashes')
+  const entries = V.state.entries.map((e) => ({ key: e.key, bytes: bytes(e.valueCbor) }))
+  t.equal(hex(encodeBody(BodyKind.Delta, [...entries, { key: 'old', bytes: TOMBSTONE }])), V.bodies.delta)
+  t.equal(hex(encodeBody(BodyKind.Snapshot, entries)), V.bodies.snapshot)
+  t.same(decodeBody(bytes(V.bodies.delta), 128), {
+    kind: BodyKind.Delta,
+    entries: [['temperature', 21.5], ['humidity', 40], ['old', undefined]],
+  })
+  t.same(decodeBody(bytes(V.bodies.snapshot), 128)?.kind, BodyKind.Snapshot)
+})
+
+t.test('each vector re-derives byte for byte', async (t) => {
+  for (const v of V.vectors) {
+    const frame = frameOf(v)
+    const frameBytes = encodeFrame(frame)
+    t.equal(hex(frameBytes), v.frameCbor, `${v.name}: frame CBOR`)
+    t.equal(hex(encodeFrame(decodeFrame(frameBytes))), v.frameCbor, `${v.name}: decode and re-encode`)
+    const message = signedMessage(cluster, frameBytes)
+    const byHand = Buffer.concat([Buffer.from('dsn-sig'), Buffer.of(PROTOCOL_VERSION), Buffer.from(cluster), frameBytes])
+    t.equal(hex(message), hex(byHand), `${v.name}: signed message = "dsn-sig" | version | cluster | frame`)
+    let signature: Uint8Array | null = null
+    if (v.signed) {
+      t.equal(v.signedMessage, hex(message))
+      signature = signer.sign(message)
+      t.equal(hex(signature), v.signature, `${v.name}: deterministic Ed25519 signature`)
+      t.ok(verifierFor(signer.publicKey)(message, signature))
+    } else {
+      t.equal(v.signature, null)
+    }
+    const inner = Buffer.concat([Buffer.of(v.signed ? 1 : 0), frameBytes, signature ?? Buffer.alloc(0)])
+    t.equal(hex(inner), v.inner, `${v.name}: inner = flags | frame | signature`)
+    const aad = Buffer.concat([Buffer.of(PROTOCOL_VERSION, primary.id), Buffer.from(cluster)])
+    t.equal(hex(aad), v.associatedData)
+    const sealed = seal(primary, cluster, bytes(v.nonce), frameBytes, signature)
+    t.equal(hex(sealed), v.sealed, `${v.name}: sealed datagram`)
+    // The layout, independently of seal(): version | key id | nonce | XChaCha20-Poly1305(inner).
+    const manual = Buffer.concat([
+      Buffer.of(PROTOCOL_VERSION, primary.id),
+      bytes(v.nonce),
+      xchacha20poly1305(primary.aeadKey, bytes(v.nonce), aad).encrypt(inner),
+    ])
+    t.equal(hex(manual), v.sealed, `${v.name}: layout`)
+    t.equal(sealed.length, 2 + 24 + inner.length + 16)
+  }
+})
+
+t.test('every sealed vector opens with the real receive path', async (t) => {
+  const random: RandomSource = { next: () => 0.5, bytes: (n) => new Uint8Array(n) }
+  const receiver = new Sealer({ primary: V.hkdf.keys[0].networkKey, accepted: [], cluster: V.cluster }, 'hall', 1, signerFromSeed(new Uint8Array(32)), random)
+  const verify = verifierFor(bytes(V.identity.publicKey))
+  for (const v of V.vectors) {
+    const opened = receiver.unseal(bytes(v.sealed))
+    if (!opened.ok) {
+      t.fail(`${v.name}: ${opened.reason}`)
+      continue
+    }
+    t.same(opened.frame, frameOf(v), `${v.name}: frame`)
+    t.equal(opened.signed, v.signed)
+    t.equal(hex(opened.frameBytes), v.frameCbor)
+    if (v.signed) t.ok(receiver.verify(verify, opened.frameBytes, opened.signature as Uint8Array), `${v.name}: signature verifies`)
+    const low = open([primary], cluster, bytes(v.sealed))
+    t.ok(low.ok && hex(low.value.frame) === v.frameCbor && low.value.keyId === primary.id)
+  }
+  const otherCluster = new Sealer({ primary: V.hkdf.keys[0].networkKey, accepted: [], cluster: 'other' }, 'hall', 1, signer, random)
+  t.same(otherCluster.unseal(bytes(V.vectors[0].sealed)), { ok: false, reason: 'auth-failed' }, 'another cluster cannot open them')
+})
+
+t.test('the sending path (Sealer) reproduces the datagrams', async (t) => {
+  const nonces = V.vectors.map((v) => bytes(v.nonce))
+  const random: RandomSource = { next: () => 0.5, bytes: () => nonces.shift() as Uint8Array }
+  const sender = new Sealer({ primary: V.hkdf.keys[0].networkKey, accepted: [], cluster: V.cluster }, V.origin, V.incarnation, signer, random)
+  for (const v of V.vectors) {
+    const { origin, incarnation, packet, ...body } = frameOf(v)
+    t.equal(origin, V.origin)
+    t.equal(incarnation, V.incarnation)
+    t.ok(packet > 0)
+    t.equal(hex(sender.seal(body as FrameBody, v.signed)), v.sealed, `${v.name}: Sealer.seal`)
+  }
+})
