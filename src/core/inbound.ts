@@ -29,8 +29,12 @@ export class Inbound {
     if (!opened.ok) return counters.drop(opened.reason)
     const { frame } = opened
     if (frame.origin === config.nodeId) {
-      this.engine.selfAddresses.add(from)
-      this.engine.candidates.delete(from)
+      // Only a recent packet of ours (not a replayed capture from anywhere) names our address.
+      const recent = this.engine.sealer.lastPacket - frame.packet < 64 && frame.incarnation === this.engine.incarnation
+      if (recent && this.engine.selfAddresses.size < 8) {
+        this.engine.selfAddresses.add(from)
+        this.engine.candidates.delete(from)
+      }
       return counters.add('own-datagrams')
     }
 
@@ -79,6 +83,7 @@ export class Inbound {
     known.window.accept(frame.incarnation, frame.packet, opened.signed)
     if (frame.type === MessageType.Goodbye) {
       if (current) this.down(known, 'goodbye')
+      else counters.add('ignored.goodbye-stale')
       return
     }
     if (!current) this.up(known, frame.incarnation, from, now)
@@ -138,10 +143,11 @@ export class Inbound {
         replica.gaps.noteLatest(frame.seq)
         break
       case MessageType.Data: {
-        const evictions = replica.evictions, refused = replica.keysRefused
+        const evictions = replica.evictions, refused = replica.keysRefused, assemblies = replica.assembliesEvicted
         const result = replica.receive(frame)
         if (replica.evictions > evictions) counters.add('window-evictions', replica.evictions - evictions)
-        if (replica.keysRefused > refused) counters.add('dropped.peer-too-many-keys', replica.keysRefused - refused)
+        if (replica.keysRefused > refused) counters.add('dropped.peer-over-limits', replica.keysRefused - refused)
+        if (replica.assembliesEvicted > assemblies) counters.add('reassembly-evictions', replica.assembliesEvicted - assemblies)
         if ('drop' in result) {
           counters.drop(result.drop)
         } else {
@@ -150,7 +156,7 @@ export class Inbound {
         break
       }
       case MessageType.Message:
-        if (frame.to !== this.engine.config.nodeId) return
+        if (frame.to !== this.engine.config.nodeId) return counters.add('ignored.message-not-for-us')
         this.engine.sendAck(peer, frame.messageId)
         if (this.engine.messages.firstDelivery(`${peer.nodeId}/${frame.incarnation}/${frame.messageId}`)) {
           this.engine.emit({ type: 'message', event: { from: peer.nodeId, data: frame.data } })
@@ -162,6 +168,8 @@ export class Inbound {
       case MessageType.Ack:
         if (frame.to === this.engine.config.nodeId && this.engine.messages.acked(peer.nodeId, frame.messageId)) {
           this.engine.emit({ type: 'message-acked', messageId: frame.messageId })
+        } else {
+          counters.add('ignored.ack-unknown')
         }
         return
       default:
@@ -180,18 +188,22 @@ export class Inbound {
     if (frame.type === MessageType.Nack) {
       if (frame.target === self) {
         if (frame.targetIncarnation === this.engine.incarnation) this.engine.handleNack(frame.ranges, frame.wantSnapshot, now)
+        else this.engine.counters.add('ignored.nack-old-incarnation')
         return
       }
       const target = this.engine.peers.get(frame.target)
       if (target?.replica && target.incarnation === frame.targetIncarnation) {
         this.engine.counters.add('nacks-overheard')
         target.replica.gaps.markRequested(frame.ranges, now)
+      } else {
+        this.engine.counters.add('ignored.nack-unknown-target')
       }
     } else if (frame.type === MessageType.Ping) {
       if (frame.target === self) this.engine.answerPing(from, now)
       else {
         const target = this.engine.peers.get(frame.target)
         if (target) target.lastPingedAt = now
+        else this.engine.counters.add('ignored.ping-unknown-target')
       }
     }
   }
@@ -210,6 +222,8 @@ export class Inbound {
   /** All caught up but the digest differs: silent divergence, repaired by a snapshot. */
   private checkDigest(peer: Peer, replica: Replica, now: number): void {
     if (!peer.originDigest || !replica.isSettled(peer.originSeq)) return
+    // A replica that refused entries over our limits cannot match: a snapshot would not help.
+    if (replica.keysRefused > 0) return
     if (sameDigest(replica.digest, peer.originDigest)) return
     if (now - replica.lastSnapshotRequestAt < this.engine.config.heartbeatIntervalMs) return
     replica.lastSnapshotRequestAt = now
@@ -229,6 +243,17 @@ export class Inbound {
     }
     if (this.engine.livePeers().length >= config.maxPeers) return undefined
     if (!pinned.has(nodeId)) {
+      // Bounded like everything fed by the network: past 4 x maxPeers ids, the oldest pin of
+      // a node we no longer track is forgotten (that id is then trusted on first use again).
+      if (pinned.size >= 4 * config.maxPeers) {
+        for (const old of pinned.keys()) {
+          if (!peers.has(old)) {
+            pinned.delete(old)
+            this.engine.counters.add('pins-evicted')
+            break
+          }
+        }
+      }
       pinned.set(nodeId, publicKey)
       this.engine.emit({ type: 'pin', nodeId, publicKey })
     }
@@ -249,6 +274,8 @@ export class Inbound {
     peer.replica = new Replica(peer.nodeId, incarnation, {
       maxKeyBytes: config.maxKeyBytes,
       maxKeysPerNode: config.maxKeysPerNode,
+      maxValueBytes: config.maxValueBytes,
+      maxStateBytes: config.maxStateBytes,
       maxReassemblyBytes: config.maxStateBytes + config.maxValueBytes,
     }, 16 * config.historySize + 4096)
     peer.address = from

@@ -1,7 +1,7 @@
 import { DsnError } from '../errors'
 import { DIGEST_BYTES } from '../wire/constants'
 import { entryHash, xorInto } from './digest'
-import { TOMBSTONE, type EncodedValue } from './values'
+import { frozenRecord, TOMBSTONE, type EncodedValue } from './values'
 import type { BodyEntry } from './body'
 
 interface OwnEntry extends EncodedValue {
@@ -83,8 +83,6 @@ export class OwnState {
   }
 
   snapshot(): Readonly<Record<string, unknown>> {
-    const out: Record<string, unknown> = {}
-    for (const [key, e] of this.entries) out[key] = e.value
-    return Object.freeze(out)
+    return frozenRecord(this.entries)
   }
 }

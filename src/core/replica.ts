@@ -2,7 +2,7 @@ import { BodyKind, DIGEST_BYTES } from '../wire/constants'
 import { decodeBody } from './body'
 import { entryHash, xorInto } from './digest'
 import { GapTracker } from './gap-tracker'
-import { freeze } from './values'
+import { freeze, frozenRecord } from './values'
 import { cbor, type DataFrame } from '../wire/frame'
 import type { UpdateEvent } from '../node/events'
 
@@ -11,11 +11,19 @@ interface ReplicaEntry {
   /** Sequence number of the body that wrote it: a write applies only over an older one. */
   version: number
   hash: Uint8Array
+  /** Key and encoded value bytes, counted against maxStateBytes. */
+  size: number
 }
+
+const MAX_ASSEMBLIES = 16
+/** What one held fragment costs beyond its bytes (maps, objects): empty chunks are not free. */
+const PART_OVERHEAD = 64
 
 export interface ReplicaLimits {
   maxKeyBytes: number
   maxKeysPerNode: number
+  maxValueBytes: number
+  maxStateBytes: number
   /** Bytes of incomplete fragmented bodies held at once for this origin. */
   maxReassemblyBytes: number
 }
@@ -35,11 +43,15 @@ export class Replica {
   private readonly tombstones = new Map<string, number>()
   private readonly assembling = new Map<number, { count: number; parts: Map<number, Uint8Array>; bytes: number }>()
   private assemblingBytes = 0
+  private stateBytes = 0
   /** Next time this replica may NACK; null when nothing is missing. */
   nackAt: number | null = null
-  /** Numbers forgotten to keep the window bounded, and entries refused over maxKeysPerNode. */
+  /** Numbers forgotten to keep the window bounded. */
   evictions = 0
+  /** Entries refused for our limits (keys, value or state size); the digest cannot match then. */
   keysRefused = 0
+  /** Incomplete bodies dropped to make room for newer ones. */
+  assembliesEvicted = 0
   lastSnapshotRequestAt = -Infinity
 
   constructor(
@@ -67,25 +79,37 @@ export class Replica {
     const base = frame.seq - frame.index
     let message = this.assembling.get(base)
     if (!message) {
-      message = { count: frame.count, parts: new Map(), bytes: 0 }
+      // An honest origin has one or two fragmented bodies in flight: a flood of bodies that
+      // never complete must not grow memory. The oldest goes; a snapshot repairs what it held.
+      if (this.assembling.size >= MAX_ASSEMBLIES) this.evictOldestAssembly()
+      message = { count: frame.count, parts: new Map(), bytes: PART_OVERHEAD }
       this.assembling.set(base, message)
+      this.assemblingBytes += PART_OVERHEAD
     }
     if (message.count !== frame.count) return { drop: 'malformed-body' }
     if (message.parts.has(frame.index)) {
       this.gaps.add(frame.seq)
       return { updates: [] }
     }
-    if (this.assemblingBytes + frame.chunk.length > this.limits.maxReassemblyBytes) return { drop: 'reassembly-full' }
+    const cost = frame.chunk.length + PART_OVERHEAD
+    if (this.assemblingBytes + cost > this.limits.maxReassemblyBytes) return { drop: 'reassembly-full' }
     this.gaps.add(frame.seq)
     message.parts.set(frame.index, frame.chunk)
-    message.bytes += frame.chunk.length
-    this.assemblingBytes += frame.chunk.length
+    message.bytes += cost
+    this.assemblingBytes += cost
     if (message.parts.size < message.count) return { updates: [] }
     this.assembling.delete(base)
     this.assemblingBytes -= message.bytes
     const chunks: Uint8Array[] = []
     for (let i = 0; i < message.count; i++) chunks.push(message.parts.get(i) as Uint8Array)
     return this.applyBody(Buffer.concat(chunks), base)
+  }
+
+  private evictOldestAssembly(): void {
+    const oldest = Math.min(...this.assembling.keys())
+    this.assemblingBytes -= (this.assembling.get(oldest) as { bytes: number }).bytes
+    this.assembling.delete(oldest)
+    this.assembliesEvicted++
   }
 
   get(key: string): unknown {
@@ -101,9 +125,7 @@ export class Replica {
   }
 
   snapshot(): Readonly<Record<string, unknown>> {
-    const out: Record<string, unknown> = {}
-    for (const [key, e] of this.entries) out[key] = e.value
-    return Object.freeze(out)
+    return frozenRecord(this.entries)
   }
 
   /** Nothing is missing or half-assembled: the digest must then equal the origin's. */
@@ -141,21 +163,28 @@ export class Replica {
       this.tombstones.set(key, version)
       if (!current) return
       xorInto(this.digest, current.hash)
+      this.stateBytes -= current.size
       this.entries.delete(key)
       updates.push({ nodeId: this.nodeId, key, value: undefined, deleted: true })
       return
     }
-    if (!current && this.entries.size >= this.limits.maxKeysPerNode) {
+    // Hash the canonical re-encoding, as the origin does, so digests agree byte for byte.
+    const encoded = cbor.encode(value)
+    const size = Buffer.byteLength(key) + encoded.length
+    // Our limits hold for what peers make us keep, too: a member cannot fill our memory.
+    const tooMany = !current && this.entries.size >= this.limits.maxKeysPerNode
+    const tooLarge = encoded.length > this.limits.maxValueBytes || this.stateBytes - (current?.size ?? 0) + size > this.limits.maxStateBytes
+    if (tooMany || tooLarge) {
       this.keysRefused++
       return
     }
     this.tombstones.delete(key)
-    // Hash the canonical re-encoding, as the origin does, so digests agree byte for byte.
-    const hash = entryHash(key, cbor.encode(value))
+    const hash = entryHash(key, encoded)
     if (current) xorInto(this.digest, current.hash)
     xorInto(this.digest, hash)
+    this.stateBytes += size - (current?.size ?? 0)
     const frozen = freeze(value)
-    this.entries.set(key, { value: frozen, version, hash })
+    this.entries.set(key, { value: frozen, version, hash, size })
     updates.push({ nodeId: this.nodeId, key, value: frozen, deleted: false })
   }
 

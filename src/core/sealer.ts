@@ -36,6 +36,11 @@ export class Sealer {
     this.cluster = new TextEncoder().encode(networkKeys.cluster)
   }
 
+  /** The last packet number used: our own looped-back datagrams are recognised as recent by it. */
+  get lastPacket(): number {
+    return this.packet
+  }
+
   get publicKey(): Uint8Array {
     return this.signer.publicKey
   }

@@ -42,3 +42,9 @@ export function freeze<T>(value: T): T {
   return Object.freeze(value)
 }
 
+/** A frozen plain record; defineProperty so a key named "__proto__" stays a key. */
+export function frozenRecord(entries: Iterable<[string, { value: unknown }]>): Readonly<Record<string, unknown>> {
+  const out: Record<string, unknown> = {}
+  for (const [key, e] of entries) Object.defineProperty(out, key, { value: e.value, enumerable: true })
+  return Object.freeze(out)
+}

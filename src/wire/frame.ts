@@ -106,6 +106,8 @@ export class FrameError extends Error {
 
 const MAX_ID = 64
 const MAX_RANGES = 64
+/** 65535 fragments of an MTU-sized chunk is far beyond any state a node may hold. */
+const MAX_FRAGMENTS = 65535
 const MAX_PEER_ADDRESSES = 64
 
 /** Decodes and checks every field; throws FrameError (never anything else) on bad input. */
@@ -131,7 +133,9 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     case MessageType.Data: {
       expectLength(f, 8)
       const seq = uint(f[4]), index = uint(f[5]), count = uint(f[6])
-      if (count < 1 || index >= count || index >= seq) throw new FrameError('malformed-fragment')
+      const chunk = f[7]
+      const empty = chunk instanceof Uint8Array && chunk.length === 0
+      if (count < 1 || count > MAX_FRAGMENTS || index >= count || index >= seq || (count > 1 && empty)) throw new FrameError('malformed-fragment')
       return { type, ...head, seq, index, count, chunk: bytesField(f[7], 0, 65535) }
     }
     case MessageType.Nack: {
