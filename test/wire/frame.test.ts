@@ -9,7 +9,7 @@ const samples: Frame[] = [
   { type: MessageType.Heartbeat, ...head, seq: 0, digest: new Uint8Array(8), publicKey: null },
   { type: MessageType.Heartbeat, ...head, seq: 12, digest: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), publicKey: new Uint8Array(32).fill(9) },
   { type: MessageType.Data, ...head, seq: 1, index: 0, count: 1, chunk: Uint8Array.of(0x83, 0, 0x61, 0x6b, 1) },
-  { type: MessageType.Data, ...head, seq: 9, index: 3, count: 4, chunk: new Uint8Array(0) },
+  { type: MessageType.Data, ...head, seq: 9, index: 3, count: 4, chunk: Uint8Array.of(7) },
   { type: MessageType.Data, ...head, seq: 2 ** 40, index: 65534, count: 65535, chunk: new Uint8Array(65535).fill(0xaa) },
   { type: MessageType.Nack, ...head, target: 'hall', targetIncarnation: 5, ranges: [[3, 4], [7, 7]], wantSnapshot: false },
   { type: MessageType.Nack, ...head, target: 'h', targetIncarnation: 0, ranges: Array.from({ length: 64 }, (_, i): [number, number] => [2 * i + 1, 2 * i + 1]), wantSnapshot: true },
@@ -168,6 +168,8 @@ t.test('fragments, lengths and ranges', async (t) => {
   t.equal(reason(data(5, 2, 2)), 'malformed-fragment', 'index = count')
   t.equal(reason(data(5, 3, 2)), 'malformed-fragment', 'index > count')
   t.equal(reason(data(5, 0, 0)), 'malformed-fragment', 'count 0')
+  t.equal(reason(encodeFrame({ type: MessageType.Data, ...head, seq: 9, index: 1, count: 4, chunk: new Uint8Array(0) })), 'malformed-fragment', 'an empty fragment of a body')
+  t.equal(reason(encodeFrame({ type: MessageType.Data, ...head, seq: 9, index: 1, count: 65536, chunk: Uint8Array.of(1) })), 'malformed-fragment', 'more than 65535 fragments')
   t.equal(reason(data(3, 3, 5)), 'malformed-fragment', 'base sequence seq - index would be 0')
   t.equal(reason(data(0, 0, 1)), 'malformed-fragment', 'sequence numbers start at 1')
   t.equal(reason(data(4, 3, 5)), 'ok', 'base sequence 1')
