@@ -1,0 +1,197 @@
+// The two stand-ins the benchmark runs beside DSNode, behind the same small surface (set,
+// get, state, peers, status, 'update' events), so every scenario drives all three alike:
+//  - FloorStore: a bare multicast relay, plain JSON over dgram, no crypto, no repair, no
+//    membership. What Node and the machine cost by themselves.
+//  - MqttStore: every write is a PUBLISH to `b/<nodeId>/<key>` on a Mosquitto broker; each node
+//    subscribes to every other node's `b/<id>/#` and keeps what it receives.
+import * as dgram from 'node:dgram'
+import { EventEmitter } from 'node:events'
+import { MqttClient } from '../mqtt/client'
+
+export interface BenchUpdate {
+  nodeId: string
+  key: string
+  value: unknown
+  deleted: boolean
+}
+
+export interface Store extends EventEmitter {
+  readonly nodeId: string
+  set(key: string, value: unknown): void
+  delete(key: string): boolean
+  get(nodeId: string, key: string): unknown
+  state(nodeId: string): Readonly<Record<string, unknown>> | undefined
+  peers(): string[]
+  status(): Record<string, unknown>
+  stop(): Promise<void>
+}
+
+class Replicas {
+  readonly own = new Map<string, unknown>()
+  readonly others = new Map<string, Map<string, unknown>>()
+
+  get(self: string, nodeId: string, key: string): unknown {
+    return nodeId === self ? this.own.get(key) : this.others.get(nodeId)?.get(key)
+  }
+
+  state(self: string, nodeId: string): Record<string, unknown> | undefined {
+    const map = nodeId === self ? this.own : this.others.get(nodeId)
+    return map ? Object.fromEntries(map) : undefined
+  }
+
+  put(nodeId: string, key: string, value: unknown): void {
+    let map = this.others.get(nodeId)
+    if (!map) this.others.set(nodeId, (map = new Map()))
+    if (value === undefined) map.delete(key)
+    else map.set(key, value)
+  }
+}
+
+export interface FloorOptions {
+  nodeId: string
+  group: string
+  port: number
+  interfaceAddress: string
+}
+
+export class FloorStore extends EventEmitter implements Store {
+  private readonly data = new Replicas()
+  sent = 0
+  received = 0
+
+  private constructor(readonly nodeId: string, private readonly socket: dgram.Socket, private readonly options: FloorOptions) {
+    super()
+    socket.on('message', (msg) => this.onMessage(msg))
+  }
+
+  static async start(options: FloorOptions): Promise<FloorStore> {
+    const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true })
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject)
+      socket.bind(options.port, () => resolve())
+    })
+    socket.addMembership(options.group, options.interfaceAddress)
+    socket.setMulticastInterface(options.interfaceAddress)
+    socket.setMulticastTTL(1)
+    socket.setMulticastLoopback(false)
+    return new FloorStore(options.nodeId, socket, options)
+  }
+
+  set(key: string, value: unknown): void {
+    this.data.own.set(key, value)
+    this.sent++
+    this.socket.send(JSON.stringify({ o: this.nodeId, k: key, v: value }), this.options.port, this.options.group)
+    this.emit('update', { nodeId: this.nodeId, key, value, deleted: false })
+  }
+
+  delete(key: string): boolean {
+    if (!this.data.own.delete(key)) return false
+    this.socket.send(JSON.stringify({ o: this.nodeId, k: key }), this.options.port, this.options.group)
+    return true
+  }
+
+  get(nodeId: string, key: string): unknown {
+    return this.data.get(this.nodeId, nodeId, key)
+  }
+
+  state(nodeId: string): Record<string, unknown> | undefined {
+    return this.data.state(this.nodeId, nodeId)
+  }
+
+  peers(): string[] {
+    return [this.nodeId, ...this.data.others.keys()].sort()
+  }
+
+  status(): Record<string, unknown> {
+    return { nodeId: this.nodeId, counters: { 'datagrams-sent': this.sent, 'datagrams-received': this.received } }
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.socket.close(() => resolve()))
+  }
+
+  private onMessage(msg: Buffer): void {
+    this.received++
+    const { o, k, v } = JSON.parse(msg.toString('utf8')) as { o: string; k: string; v?: unknown }
+    if (o === this.nodeId) return
+    this.data.put(o, k, v)
+    this.emit('update', { nodeId: o, key: k, value: v, deleted: v === undefined })
+  }
+}
+
+export interface MqttStoreOptions {
+  nodeId: string
+  host: string
+  port: number
+  qos: number
+  /** Node ids whose topics this node subscribes to (itself excluded). */
+  peers: string[]
+}
+
+/** Payloads as a sensor script would send them: numbers and strings as their text. */
+function encodePayload(value: unknown): Buffer {
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8')
+}
+
+function decodePayload(payload: Buffer): unknown {
+  const text = payload.toString('utf8')
+  return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text
+}
+
+export class MqttStore extends EventEmitter implements Store {
+  private readonly data = new Replicas()
+
+  private constructor(readonly nodeId: string, private readonly client: MqttClient, private readonly qos: number) {
+    super()
+    client.on('message', (topic: string, payload: Buffer) => this.onMessage(topic, payload))
+    client.on('error', (err: Error) => this.emit('error', err))
+  }
+
+  static async start(options: MqttStoreOptions): Promise<MqttStore> {
+    const client = await MqttClient.connect({ host: options.host, port: options.port, clientId: options.nodeId })
+    const filters = options.peers.filter((p) => p !== options.nodeId).map((p) => `b/${p}/#`)
+    if (filters.length > 0) await client.subscribe(filters, options.qos)
+    return new MqttStore(options.nodeId, client, options.qos)
+  }
+
+  set(key: string, value: unknown): void {
+    this.data.own.set(key, value)
+    this.client.publish(`b/${this.nodeId}/${key}`, encodePayload(value), this.qos)
+    this.emit('update', { nodeId: this.nodeId, key, value, deleted: false })
+  }
+
+  delete(key: string): boolean {
+    if (!this.data.own.delete(key)) return false
+    this.client.publish(`b/${this.nodeId}/${key}`, Buffer.alloc(0), this.qos)
+    return true
+  }
+
+  get(nodeId: string, key: string): unknown {
+    return this.data.get(this.nodeId, nodeId, key)
+  }
+
+  state(nodeId: string): Record<string, unknown> | undefined {
+    return this.data.state(this.nodeId, nodeId)
+  }
+
+  peers(): string[] {
+    return [this.nodeId, ...this.data.others.keys()].sort()
+  }
+
+  status(): Record<string, unknown> {
+    const c = this.client
+    return { nodeId: this.nodeId, counters: { published: c.published, received: c.received, unacked: c.unacked } }
+  }
+
+  async stop(): Promise<void> {
+    this.client.end()
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const [, nodeId, ...rest] = topic.split('/')
+    const key = rest.join('/')
+    const value = payload.length === 0 ? undefined : decodePayload(payload)
+    this.data.put(nodeId, key, value)
+    this.emit('update', { nodeId, key, value, deleted: value === undefined })
+  }
+}

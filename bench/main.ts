@@ -1,0 +1,225 @@
+// The benchmark: every system on the same namespace lab at once (all idle but the one being
+// measured), each section's repetitions interleaved across systems, in one sitting.
+// Started by scripts/bench.mjs (npm run bench); writes BENCHMARKS.md and bench/results/*.json.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import * as os from 'node:os'
+import { join, resolve } from 'node:path'
+import { createLab } from '../test/lab/netns'
+import { describeMachine, watchLoad } from './lib/machine'
+import { medianOf, median } from './lib/stats'
+import { System, type SystemSpec } from './lib/system'
+import { parsePlan, SYSTEMS, type Plan, type Section, type SystemKey } from './plan'
+import { renderReport } from './report'
+import type { BenchResult, LabResult, SystemResult } from './results'
+import { footprintRun } from './scenarios/footprint'
+import { latencyRun } from './scenarios/latency'
+import { lossRun } from './scenarios/loss'
+import { joinRun, killRun } from './scenarios/membership'
+import { throughputRun, type ThroughputRun } from './scenarios/throughput'
+import { idleRate, wireRun } from './scenarios/wire'
+
+const ROOT = resolve(__dirname, '..')
+const SPECS: Record<SystemKey, SystemSpec> = {
+  dsn: { impl: 'dsn' },
+  floor: { impl: 'floor' },
+  mqtt1: { impl: 'mqtt', qos: 1, port: 1883 },
+  mqtt0: { impl: 'mqtt', qos: 0, port: 1884 },
+  // Not a default: what the loaded latency becomes without Nagle on the broker's sockets.
+  mqtt1nd: { impl: 'mqtt', qos: 1, port: 1885, brokerNoDelay: true },
+}
+/** What each system is measured on: the floor is a latency and bytes reference only. */
+const SECTIONS_OF: Record<SystemKey, Section[]> = {
+  dsn: ['latency', 'throughput', 'wire', 'loss', 'membership', 'footprint'],
+  floor: ['latency', 'wire'],
+  mqtt1: ['latency', 'throughput', 'wire', 'loss', 'footprint'],
+  mqtt0: ['latency', 'throughput', 'wire'],
+  mqtt1nd: ['latency'],
+}
+
+const say = (line: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`)
+const ms = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)} ms` : String(x))
+const exactness = (r: ThroughputRun[]) => r.map((x) => (x.exact ? 'exact' : `NOT exact: ${x.error ?? x.wrong.join(',')}`)).join(', ')
+
+interface Entry {
+  key: SystemKey
+  sys: System
+  result: SystemResult
+}
+
+/**
+ * Runs one section for every entry that has it, the repetitions interleaved (run 1 of every
+ * system, then run 2...), so a change in the machine's load hits all systems alike.
+ */
+async function section(name: string, entries: Entry[], fn: (e: Entry) => Promise<void>): Promise<void> {
+  if (entries.length === 0) return
+  const load = watchLoad()
+  for (const e of entries) {
+    try {
+      await fn(e)
+    } catch (err) {
+      e.result.errors[name] = (err as Error).message.split('\n')[0]
+      say(`  ${e.result.label} ${name}: FAILED ${e.result.errors[name]}`)
+    }
+  }
+  const sample = load()
+  for (const e of entries) e.result.load[name] = sample
+}
+
+async function repeated<R>(name: string, entries: Entry[], runs: number, one: (e: Entry) => Promise<R>, done: (e: Entry, r: R[]) => string): Promise<void> {
+  const collected = new Map<Entry, R[]>(entries.map((e) => [e, []]))
+  for (let i = 0; i < runs; i++) await section(name, entries, async (e) => void (collected.get(e) as R[]).push(await one(e)))
+  for (const e of entries) {
+    const r = collected.get(e) as R[]
+    if (r.length > 0) say(`  ${name}, ${e.result.label}: ${done(e, r)}`)
+  }
+}
+
+async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean): Promise<LabResult> {
+  say(`building a lab of ${n + 1} hosts (N = ${n} nodes + 1 spare: the brokers, or a joining node)`)
+  const lab = await createLab({ hosts: n + 1, prefix: `dsnb${n}` })
+  const keys: SystemKey[] = reduced ? ['dsn'] : SYSTEMS.filter((k) => plan.systems.has(k))
+  const entries: Entry[] = keys.map((key) => {
+    const profile = plan.profileDir && key === 'dsn' ? ['--cpu-prof', `--cpu-prof-dir=${plan.profileDir}`] : undefined
+    const sys = new System(SPECS[key], { lab, n, workDir: join(workDir, `${key}-n${n}`), nodeFlags: profile })
+    return { key, sys, result: { label: sys.label, load: {}, errors: {} } }
+  })
+  const out: LabResult = { n, partial: reduced, systems: Object.fromEntries(entries.map((e) => [e.key, e.result])) }
+  const has = (s: Section, skip: SystemKey[] = []) => entries.filter((e) => plan.only.has(s) && SECTIONS_OF[e.key].includes(s) && !skip.includes(e.key))
+  const runs = reduced ? 1 : plan.runs
+  try {
+    for (const e of entries) {
+      const started = Date.now()
+      await e.sys.start()
+      say(`N=${n} ${e.sys.label}: ${n} nodes up in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    }
+    await repeated('latency idle', has('latency'), runs, (e) => latencyRun(e.sys, plan.writes, null), (e, r) => {
+      const m = (e.result.latencyIdle = { runs: r, median: medianOf(r) }).median
+      return `p50 ${ms(m.p50)} p99 ${ms(m.p99)} max ${ms(m.max)} (timeouts ${r.map((x) => x.timeouts).join('+')}); CPU per write: writer ${m.writerCpuUs.toFixed(0)} us, each receiver ${m.receiverCpuUs.toFixed(0)} us` +
+        (Number.isFinite(m.brokerCpuUs) ? `, broker ${m.brokerCpuUs.toFixed(0)} us` : '')
+    })
+    if (!reduced) {
+      const load = { writers: plan.loadWriters, intervalMs: plan.loadIntervalMs }
+      await repeated('latency loaded', has('latency', plan.quick ? ['mqtt0'] : []), runs, (e) => latencyRun(e.sys, plan.writes, load), (e, r) => {
+        const m = (e.result.latencyLoaded = { runs: r, median: medianOf(r) }).median
+        return `p50 ${ms(m.p50)} p99 ${ms(m.p99)} max ${ms(m.max)} (timeouts ${r.map((x) => x.timeouts).join('+')})`
+      })
+      await repeated('throughput 1 writer', has('throughput'), runs, (e) => throughputRun(e.sys, 1, plan.burst1.keys, plan.burst1.window, plan.throughputMs), (e, r) => {
+        const cpu = { writerCpuUs: median(r.map((x) => x.writerCpuUs)), receiverCpuUs: median(r.map((x) => x.receiverCpuUs)), brokerCpuUs: median(r.map((x) => x.brokerCpuUs)) }
+        e.result.throughput1 = { runs: r, median: median(r.map((x) => x.rate)), cpu }
+        return `${Math.round(e.result.throughput1.median)} updates/s held by all (${exactness(r)}); CPU per update: writer ${cpu.writerCpuUs.toFixed(1)} us, each receiver ${cpu.receiverCpuUs.toFixed(1)} us` +
+          (Number.isFinite(cpu.brokerCpuUs) ? `, broker ${cpu.brokerCpuUs.toFixed(1)} us` : '')
+      })
+      const writers = Math.min(10, n)
+      await repeated(`throughput ${writers} writers`, has('throughput', ['mqtt0']), runs, (e) => throughputRun(e.sys, writers, plan.burst10.keys, plan.burst10.window, plan.throughputMs), (e, r) => {
+        e.result.throughput10 = { runs: r, median: median(r.map((x) => x.rate)), writers }
+        return `${Math.round(e.result.throughput10.median)} updates/s held by all (${exactness(r)})`
+      })
+    }
+    await repeated('wire', has('wire'), runs, (e) => wireRun(e.sys, plan.wireWrites, plan.wireIntervalMs, plan.idleMs), (e, r) => {
+      const w = (e.result.wire = { runs: r, median: medianOf(r) }).median
+      return `${w.bytesPerWrite.toFixed(0)} B in ${w.packetsPerWrite.toFixed(1)} packets per write (rx ${w.rxBytesPerWrite.toFixed(0)} B)`
+    })
+    for (const percent of [10, 30]) {
+      await section(`loss ${percent}%`, has('loss'), async (e) => {
+        const trace = e.key === 'dsn' && n >= 20
+        const r = await lossRun(e.sys, percent, plan.lossReps, plan.lossKeys, plan.lossIntervalMs, trace)
+        if (percent === 10) e.result.loss10 = r
+        else e.result.loss30 = r
+        const rep = r.repair
+        say(`  ${percent}% loss, ${e.result.label}: every replica exact after median ${ms(r.medianMs)}, worst ${ms(r.maxMs)} (${r.exact ? 'exact at the end' : 'NOT exact at the end'})` +
+          (rep ? `; ${rep.lostBySome} of ${rep.dataDatagrams} datagrams lost by some, NACKs at origin ${rep.nacksReceivedByOrigin}, sent ${rep.nacksSent}, resends ${rep.resends}, snapshots ${rep.snapshots}` : ''))
+      })
+    }
+    if (!reduced) {
+      await section('join', has('membership'), async (e) => {
+        const r = []
+        for (let i = 0; i < plan.joinReps; i++) r.push(await joinRun(e.sys, i))
+        const m = (e.result.join = { runs: r, median: medianOf(r) }).median
+        say(`  new node, ${e.result.label}: seen by all ${ms(m.seenByAllMs)} after DSNode.start (${ms(m.seenByAllFromReadyMs)} after it returned); it sees all after ${ms(m.seesAllMs)}`)
+      })
+      await section('kill', has('membership'), async (e) => {
+        const r = []
+        for (let i = 0; i < plan.killReps; i++) r.push(await killRun(e.sys))
+        const m = (e.result.kill = { runs: r, median: medianOf(r.map((x) => ({ downAtAllMs: x.downAtAllMs, firstDownMs: x.firstDownMs }))) }).median
+        say(`  kill -9, ${e.result.label}: down at all after ${ms(m.downAtAllMs)} (first ${ms(m.firstDownMs)}; reasons ${[...new Set(r.flatMap((x) => x.reasons))].join(',')})`)
+      })
+    }
+    await section('footprint', has('footprint'), async (e) => {
+      const f = (e.result.footprint = await footprintRun(e.sys, plan.footprintKeys, plan.footprintIdleMs))
+      say(`  footprint, ${e.result.label}: RSS ${f.rssMB.toFixed(1)} MB (tsx base ${f.tsxBaseMB.toFixed(1)}), CPU ${f.cpuPercent.toFixed(2)}% per node` +
+        (f.brokerRssMB !== undefined ? `; broker ${f.brokerRssMB.toFixed(1)} MB, ${f.brokerCpuPercent?.toFixed(2)}%` : ''))
+    })
+    for (const e of entries) {
+      const drops = e.sys.broker?.drops() ?? []
+      if (drops.length > 0) e.result.errors['broker drops'] = `${drops.length} log lines, e.g. ${drops[0]}`
+    }
+    const dsn = entries.find((e) => e.key === 'dsn')
+    if (plan.only.has('wire') && dsn) {
+      await section('idle', [dsn], async () => {
+        const rate = (dsn.result.idle = await idleRate(lab, n, dsn.sys, entries.filter((e) => e !== dsn).map((e) => e.sys), Math.max(plan.idleMs, 8000)))
+        say(`  idle, DSN alone: ${rate.bytesPerSecPerNode.toFixed(1)} B/s (${rate.packetsPerSecPerNode.toFixed(2)} packets/s) per node`)
+      })
+    }
+  } finally {
+    await Promise.all(entries.map((e) => e.sys.stop().catch(() => undefined)))
+    await lab.destroy()
+  }
+  return out
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2)
+  const reportOnly = argv.indexOf('--report-only')
+  if (reportOnly >= 0) {
+    // Re-render BENCHMARKS.md from a results file (e.g. after editing bench/NOTES.md).
+    const file = resolve(argv[reportOnly + 1] ?? join(ROOT, 'bench', 'results', 'latest-quick.json'))
+    const revive = (_k: string, v: unknown) => (v === 'Infinity' ? Infinity : v === 'NaN' ? NaN : v)
+    const result = JSON.parse(readFileSync(file, 'utf8'), revive) as BenchResult
+    const out = argv.includes('--out') ? argv[argv.indexOf('--out') + 1] : 'BENCHMARKS.md'
+    writeFileSync(resolve(ROOT, out), renderReport(result))
+    say(`${out} re-rendered from ${file}`)
+    return
+  }
+  const plan = parsePlan(argv)
+  const started = new Date()
+  // Not under /tmp/dsn*: other suites on this machine clean those up while they run.
+  const workDir = join('/var/tmp', `bench-work-${process.pid}`)
+  mkdirSync(workDir, { recursive: true })
+  if (plan.profileDir) mkdirSync(plan.profileDir, { recursive: true })
+  const machine = describeMachine()
+  say(`${machine.nproc} x ${machine.cpu}, ${machine.kernel}, Node ${machine.node}, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+  const result: BenchResult = {
+    startedAt: started.toISOString(), finishedAt: '', durationS: 0,
+    command: `npm run bench${argv.length ? ' -- ' + argv.join(' ') : ''}`,
+    quick: plan.quick, machine, loadStart: os.loadavg(), loadEnd: [], labs: [],
+    params: { ...plan, only: [...plan.only], systems: [...plan.systems] },
+  }
+  const save = () => {
+    result.finishedAt = new Date().toISOString()
+    result.durationS = Math.round((Date.now() - started.getTime()) / 1000)
+    result.loadEnd = os.loadavg()
+    const dir = join(ROOT, 'bench', 'results')
+    mkdirSync(dir, { recursive: true })
+    const json = JSON.stringify(result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)
+    writeFileSync(join(dir, plan.quick ? 'latest-quick.json' : 'latest-full.json'), json)
+    writeFileSync(resolve(ROOT, plan.out), renderReport(result))
+  }
+  try {
+    for (const n of plan.ns) {
+      result.labs.push(await runLab(n, plan, workDir, false))
+      save()
+    }
+    if (plan.extra20 && !plan.ns.includes(20)) {
+      result.labs.push(await runLab(20, plan, workDir, true))
+    }
+  } finally {
+    save()
+    rmSync(workDir, { recursive: true, force: true })
+  }
+  say(`done in ${result.durationS} s: ${plan.out} and bench/results/`)
+}
+
+main().catch((err) => {
+  console.error(err)
+  process.exit(1)
+})

@@ -1,0 +1,64 @@
+// How each figure is obtained, printed into BENCHMARKS.md under "Methods".
+export const METHODS = `- **Lab.** N node hosts plus one spare host (the broker for Mosquitto, the joining node for
+  membership), each a network namespace with one veth on a shared bridge (multicast flooded, no
+  IGMP snooping), built by \`test/lab/netns.ts\`. Nothing leaves the machine. Every node is its
+  own process (\`bench/agents/node-agent.ts\` under tsx, the mesh-agent protocol of the tests
+  plus a few benchmark ops), driven over stdin/stdout; every event is stamped inside the node
+  process with \`performance.timeOrigin + performance.now()\`, one clock for all processes.
+- **Systems.** *DSN*: \`DSNode.start({ nodeId, networkKey, credentialDir })\`, every other
+  setting at its default (1 s heartbeats, 2 s peer timeout, mDNS on). *Mosquitto*: Debian's
+  \`mosquitto\` at its defaults (only \`listener 1883 0.0.0.0\` and \`allow_anonymous true\`, which
+  2.0 needs to accept remote clients); each node is a small MQTT 3.1.1 client in Node
+  (\`bench/mqtt/\`, TCP_NODELAY on the client side, keepalive 60 s as mqtt.js) that publishes a
+  write to \`b/<node>/<key>\` and subscribes to \`b/<other>/#\` for every other node, at QoS 1
+  (acknowledged: the fair comparison) and QoS 0. A third broker with \`set_tcp_nodelay true\`
+  (not a default) shows what Nagle on the broker's sockets does to the loaded latency. *Floor*: each write is one
+  \`JSON.stringify({o, k, v})\` datagram to a multicast group from a plain \`dgram\` socket,
+  received with \`JSON.parse\`: no crypto, no sequencing, no repair, no membership.
+- **Latency** (1): one writer (node 0) writes key \`lat\` = a fresh integer; the figure for a
+  write is the latest \`update\` event among all N-1 other nodes minus the writer's clock just
+  before \`set()\`. One write outstanding at a time, then a random 0-5 ms pause; >= 1,000
+  writes per run; p50/p99/max per run, median over runs. *Loaded*: meanwhile 3 other nodes
+  each write one key every 10 ms (300 writes/s into the mesh, each delivered to N-1 nodes).
+- **Throughput** (2): a writer sets B distinct keys in one turn of its event loop (round r
+  sets key j to r*B + j); each receiver reports when all B keys hold round r's values; the
+  writer keeps at most W rounds outstanding (B = 200, W = 4 for one writer; B = 25, W = 2 for
+  each of 10 writers, so at most 800 and 450 messages outstanding per subscriber: Mosquitto at
+  its defaults drops QoS 1 messages once a client's queue passes \`max_queued_messages\` 1000,
+  and did so at 900 in one run). Run for 10 s; rate = updates written / (last round held
+  everywhere - first write). At the end every replica is compared to the writer's state.
+- **CPU per write / per update**: \`process.cpuUsage()\` of every node process (and the broker's
+  from \`/proc\`) before and after the idle latency run and the one-writer throughput run,
+  divided by the writes or updates; "each receiver" is the mean over the non-writing nodes
+  (it includes printing the \`update\` event as a JSON line in the latency run, the same for
+  every system). On this lab the N node processes share 2 cores, so the latency to the last
+  of N-1 receivers grows with the receivers' CPU per write: these rows say why.
+- **Wire** (3): sum of the tx counters of every lab host's eth0 (Ethernet frames as the
+  kernel counts them, headers included; a multicast datagram counts once, as on a shared
+  medium; the \`rx\` row counts the copies the bridge delivered to every port). K writes of a
+  16-byte string (one every 100 ms, so each is alone, with its tail heartbeat); bytes per write
+  = (bytes during the writes - the idle rate of windows before and after x that time) / K.
+  Idle bytes/s per node: at the end the other systems are stopped, then DSN's node hosts' tx
+  over a quiet window minus a window with nothing running, / N. The floor has no timers; the
+  MQTT clients only send a PINGREQ per 60 s keepalive (about 2 B/s per client and 1 B/s per
+  client at the broker, not measured: the clients connected together, so their pings come in
+  step and a short window catches all or none).
+- **Loss** (4): \`lab.setLoss\` (UDP) and an equivalent nft rule for TCP drop the given share
+  of packets on every host's bridge port, both directions (so a broker path crosses 4 lossy
+  links, a multicast path 2). One writer writes rounds of 50 keys, one every 10 ms; time =
+  the last receiver holding the whole round - the last write of the round; median and worst
+  over the repetitions. At N = 20 the DSN run also traces Data datagrams (by packet number,
+  decoded outside the node) to count the first transmissions lost by at least one receiver,
+  and reads the engine counters (\`nacks-sent\`, \`nacks-received\`, \`resends\`,
+  \`snapshots-sent\`) to give NACKs and resends per lost datagram.
+- **Membership** (5): a node with a fresh id and identity starts on the spare host, no
+  bootstrap list; time from the call of \`DSNode.start\` in its process to the last
+  \`peer-up\` for it among the N running nodes. A node is killed with SIGKILL; time from the
+  kill to the last \`peer-down\` among the others; it is restarted before the next repetition.
+- **Footprint** (6): every node writes 100 keys (each then holds N x 100), then nothing is
+  written for a quiet window; RSS and heap from \`process.memoryUsage()\`, CPU from
+  \`process.cpuUsage()\` over the window (share of one core); median over nodes. The agents
+  run under tsx, which loads its compiler into every process: the table gives RSS with tsx and
+  the RSS of the same process before it loaded anything of ours. The bundled daemon under the
+  service's Node flags is measured by \`scripts/bench-footprint.mjs\`, which is the figure to
+  hold against the Python DSN's 42.5 MB. The broker's RSS and CPU come from \`/proc\`.`

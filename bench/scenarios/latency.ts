@@ -1,0 +1,89 @@
+// 1. Propagation latency: a write on one node until the `update` event on EVERY other node.
+// One write outstanding at a time, then a random 0-5 ms pause so writes do not fall into step
+// with heartbeats. Latency of a write = latest receiver's event time - the writer's clock just
+// before set() (both stamped inside the node processes, on one clock).
+import { sleep } from '../lib/agent'
+import { dist, type Dist } from '../lib/stats'
+import type { System } from '../lib/system'
+
+export interface LatencyRun extends Dist {
+  timeouts: number
+  /** CPU (user + system) per write: the writer process, the mean receiver process, the broker. */
+  writerCpuUs: number
+  receiverCpuUs: number
+  brokerCpuUs: number
+}
+
+/** CPU microseconds used by each agent so far. */
+export async function cpuNow(sys: System): Promise<number[]> {
+  return Promise.all(sys.agents.map(async (a) => {
+    const cpu = (await a.request({ op: 'memory' })).cpu as NodeJS.CpuUsage
+    return cpu.user + cpu.system
+  }))
+}
+
+/** Background load: `writers` other nodes each write one key every `intervalMs`. */
+export interface BackgroundLoad {
+  writers: number
+  intervalMs: number
+}
+
+let nextValue = 1
+
+export async function latencyRun(sys: System, writes: number, load: BackgroundLoad | null): Promise<LatencyRun> {
+  const [writer, ...receivers] = sys.agents
+  const loaders = load ? sys.agents.slice(-load.writers).filter((a) => a !== writer) : []
+  await sys.print({ prefix: 'lat' })
+  const pending = new Map<number, { count: number; maxT: number; resolve: () => void }>()
+  const offs = receivers.map((a) =>
+    a.on((e) => {
+      if (e.ev !== 'update' || e.key !== 'lat' || e.nodeId !== writer.nodeId) return
+      const p = pending.get(e.value as number)
+      if (!p) return
+      p.count++
+      p.maxT = Math.max(p.maxT, e.t)
+      if (p.count === receivers.length) p.resolve()
+    }),
+  )
+  await Promise.all(loaders.map((a) => a.request({ op: 'load', prefix: 'bg', intervalMs: load?.intervalMs, keys: 100 })))
+  if (loaders.length > 0) await sleep(500)
+  const latencies: number[] = []
+  let timeouts = 0
+  const cpu0 = await cpuNow(sys)
+  const broker0 = sys.broker?.usage().cpuS ?? 0
+  try {
+    for (let i = 0; i < writes; i++) {
+      const value = nextValue++
+      let entry!: { count: number; maxT: number; resolve: () => void }
+      const all = new Promise<void>((resolve) => {
+        entry = { count: 0, maxT: 0, resolve }
+        pending.set(value, entry)
+      })
+      const reply = await writer.request({ op: 'set', key: 'lat', value })
+      let timer: NodeJS.Timeout | undefined
+      const inTime = await Promise.race([all.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 5000)))])
+      clearTimeout(timer)
+      pending.delete(value)
+      if (inTime) latencies.push(entry.maxT - reply.t)
+      else {
+        timeouts++
+        latencies.push(Infinity)
+      }
+      await sleep(Math.random() * 5)
+    }
+  } finally {
+    offs.forEach((off) => off())
+    await Promise.all(loaders.map((a) => a.request({ op: 'load', intervalMs: 0 })))
+    await sys.print('none')
+  }
+  const cpu1 = await cpuNow(sys)
+  const used = cpu1.map((c, i) => c - cpu0[i])
+  const receiverCpu = used.slice(1).reduce((a, b) => a + b, 0) / (used.length - 1)
+  return {
+    ...dist(latencies),
+    timeouts,
+    writerCpuUs: used[0] / writes,
+    receiverCpuUs: receiverCpu / writes,
+    brokerCpuUs: sys.broker ? ((sys.broker.usage().cpuS - broker0) * 1e6) / writes : NaN,
+  }
+}

@@ -1,0 +1,50 @@
+// Summarise .cpuprofile files (node --cpu-prof, e.g. from `npm run bench -- --profile DIR`):
+// self time by function and by file, so a slow path in src/ shows up by name.
+//   node --import tsx bench/tools/profile-summary.ts DIR|FILE... [--top 30]
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+
+interface ProfileNode {
+  id: number
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  hitCount?: number
+}
+interface Profile {
+  nodes: ProfileNode[]
+  samples: number[]
+  timeDeltas: number[]
+  startTime: number
+  endTime: number
+}
+
+const args = process.argv.slice(2)
+const topIndex = args.indexOf('--top')
+const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 30
+const paths = args.filter((a, i) => !a.startsWith('--') && (topIndex < 0 || i !== topIndex + 1))
+const files = paths.flatMap((p) => (statSync(p).isDirectory() ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(p, f)) : [p]))
+
+for (const file of files) {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const selfUs = new Map<number, number>()
+  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+  const total = [...selfUs.values()].reduce((a, b) => a + b, 0)
+  const byFn = new Map<string, number>()
+  const byFile = new Map<string, number>()
+  for (const [id, us] of selfUs) {
+    const { functionName, url, lineNumber } = (byId.get(id) as ProfileNode).callFrame
+    const short = url.replace(/^file:\/\//, '').replace(/.*\/node_modules\//, 'nm/').replace(/.*\/work\/main\//, '')
+    const fileKey = short || '(native/vm)'
+    const fnKey = `${functionName || '(anonymous)'} ${short}:${lineNumber + 1}`
+    byFn.set(fnKey, (byFn.get(fnKey) ?? 0) + us)
+    byFile.set(fileKey, (byFile.get(fileKey) ?? 0) + us)
+  }
+  const idle = [...selfUs].filter(([id]) => (byId.get(id) as ProfileNode).callFrame.functionName === '(idle)').reduce((s, [, us]) => s + us, 0)
+  console.log(`\n== ${file}: ${(total / 1000).toFixed(0)} ms sampled, busy ${((total - idle) / 1000).toFixed(0)} ms`)
+  const show = (m: Map<string, number>, n: number) =>
+    [...m].sort((a, b) => b[1] - a[1]).slice(0, n).forEach(([k, us]) => console.log(`  ${(us / 1000).toFixed(1).padStart(8)} ms ${((us / Math.max(1, total - idle)) * 100).toFixed(1).padStart(5)}%  ${k}`))
+  console.log(' by file:')
+  show(byFile, 15)
+  console.log(' by function:')
+  show(byFn, top)
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// npm run bench [-- --quick] [--n 5,10,20] [--only latency,throughput,wire,loss,membership,footprint]
+//                [--systems dsn,floor,mqtt1,mqtt0] [--runs K] [--writes K] [--seconds S]
+//                [--profile DIR] [--out FILE]
+// Runs bench/main.ts under tsx. Needs root (network namespaces), nft, and Debian's mosquitto,
+// which is installed here when missing. Not part of the tests.
+import { execFileSync, spawn } from 'node:child_process'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const args = process.argv.slice(2)
+
+if (process.getuid?.() !== 0) {
+  console.error('npm run bench: needs root, to build the network namespaces every node runs in')
+  process.exit(1)
+}
+
+function has(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+if (!args.includes('--systems') || /mqtt/.test(args[args.indexOf('--systems') + 1] ?? '')) {
+  if (!has('mosquitto')) {
+    console.log('[bench] mosquitto is missing: apt-get install -y mosquitto mosquitto-clients')
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'mosquitto', 'mosquitto-clients'], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    })
+  }
+}
+
+const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'bench/main.ts'), ...args], { cwd: root, stdio: 'inherit' })
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig))
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))
