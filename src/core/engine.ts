@@ -12,6 +12,7 @@ import { OutgoingStream, type Sequenced } from './outgoing-stream'
 import { OwnState } from './own-state'
 import type { Peer } from './peer'
 import { Sealer, type FrameBody } from './sealer'
+import { UnicastTargets } from './unicast-targets'
 import { RESEND_SNAPSHOT_THRESHOLD, TIMERS } from './timers'
 import type { Address, EngineEvent, Outgoing, RandomSource } from './types'
 
@@ -44,13 +45,10 @@ export class Engine {
   readonly messages: DirectMessages
   readonly peers = new Map<string, Peer>()
   readonly pinned: Map<string, Uint8Array>
-  readonly candidates = new Map<Address, number>()
-  /** Our own unicast addresses, as seen on our own looped-back datagrams. */
-  readonly selfAddresses = new Set<Address>()
+  readonly unicast: UnicastTargets
   /** A peer came up since we last told unicast peers whom we know. */
   peerListDirty = false
   readonly random: RandomSource
-  private readonly staticPeers: readonly Address[]
   private readonly inbound: Inbound
   private outbox: Outgoing[] = []
   private events: EngineEvent[] = []
@@ -71,7 +69,7 @@ export class Engine {
     this.startedAt = options.now
     this.random = options.random
     this.pinned = new Map(options.pinned ?? [])
-    this.staticPeers = options.staticPeers ?? []
+    this.unicast = new UnicastTargets(options.staticPeers ?? [], config.multicast, 2.5 * config.heartbeatIntervalMs, config.maxPeers)
     this.own = new OwnState(config)
     const chunkBudget = config.mtu - SEAL_OVERHEAD - dataHeaderBytes(config.nodeId)
     this.stream = new OutgoingStream(config.historySize, Math.max(2 * config.maxStateBytes, 1 << 20), chunkBudget)
@@ -142,17 +140,19 @@ export class Engine {
 
   /** A peer address learnt by mDNS or from a peer list: sent to by unicast until it is heard. */
   addCandidate(address: Address, now: number): void {
-    if (this.stopped || this.selfAddresses.has(address)) return
-    const known = [...this.peers.values()].some((p) => p.replica && p.address === address)
-    if (known || this.candidates.has(address)) return
-    // Bounded: a peer list cannot make us send to an unbounded set of addresses.
-    if (this.candidates.size >= this.config.maxPeers) {
-      this.counters.add('candidates-dropped')
-      return
-    }
-    this.candidates.set(address, now)
+    if (this.stopped) return
+    const outcome = this.unicast.addCandidate(address, now, this.peers.values())
+    if (outcome === 'full') this.counters.add('candidates-dropped')
     // Say hello at once rather than at the next heartbeat.
-    this.introduceAt = Math.min(this.introduceAt, now)
+    if (outcome === 'added') this.introduceAt = Math.min(this.introduceAt, now)
+  }
+
+  get candidates(): ReadonlyMap<Address, number> {
+    return this.unicast.candidates
+  }
+
+  get selfAddresses(): ReadonlySet<Address> {
+    return this.unicast.selfAddresses
   }
 
   /** Goodbye: peers drop this node at once instead of waiting for its timeout. */
@@ -189,7 +189,7 @@ export class Engine {
       if (peer?.replica) this.sendDirect(peer, id, p.data)
     }
     for (const [id, p] of failed) this.emit({ type: 'message-failed', messageId: id, nodeId: p.to })
-    for (const [address, at] of this.candidates) if (now - at > TIMERS.candidateTtlMs) this.candidates.delete(address)
+    this.unicast.expire(now)
   }
 
   nextDeadline(): number {
@@ -278,18 +278,7 @@ export class Engine {
   }
 
   groupTargets(now: number, extra?: Address): Address[] {
-    const targets = new Set<Address>([...this.staticPeers, ...this.candidates.keys()])
-    const multicastFresh = 2.5 * this.config.heartbeatIntervalMs
-    for (const peer of this.peers.values()) {
-      if (!peer.replica) continue
-      if (!this.config.multicast || now - peer.lastMulticastAt > multicastFresh) targets.add(peer.address)
-      else targets.delete(peer.address)
-    }
-    if (extra && (!this.config.multicast || !targets.has(extra))) {
-      const peer = [...this.peers.values()].find((p) => p.address === extra)
-      if (!this.config.multicast || !peer || now - peer.lastMulticastAt > multicastFresh) targets.add(extra)
-    }
-    return [...targets]
+    return this.unicast.forGroup(now, this.peers.values(), extra)
   }
 
   // ---- sending ----

@@ -31,10 +31,7 @@ export class Inbound {
     if (frame.origin === config.nodeId) {
       // Only a recent packet of ours (not a replayed capture from anywhere) names our address.
       const recent = this.engine.sealer.lastPacket - frame.packet < 64 && frame.incarnation === this.engine.incarnation
-      if (recent && this.engine.selfAddresses.size < 8) {
-        this.engine.selfAddresses.add(from)
-        this.engine.candidates.delete(from)
-      }
+      if (recent) this.engine.unicast.noteOwn(from)
       return counters.add('own-datagrams')
     }
 
@@ -91,7 +88,7 @@ export class Inbound {
     known.address = from
     if (via === 'multicast') known.lastMulticastAt = now
     known.probeAt = null
-    this.engine.candidates.delete(from)
+    this.engine.unicast.heard(from)
     this.dispatch(known, frame, now)
   }
 
