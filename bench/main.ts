@@ -201,7 +201,7 @@ async function main(): Promise<void> {
     const dir = join(ROOT, 'bench', 'results')
     mkdirSync(dir, { recursive: true })
     const json = JSON.stringify(result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)
-    writeFileSync(join(dir, plan.quick ? 'latest-quick.json' : 'latest-full.json'), json)
+    writeFileSync(join(dir, `latest-${plan.kind}.json`), json)
     writeFileSync(resolve(ROOT, plan.out), renderReport(result))
   }
   try {

@@ -1,6 +1,8 @@
 // What a bench run measures and how many times: parsed from the command line.
 //   npm run bench [-- --quick] [--n 5,10,20] [--only latency,throughput,wire,loss,membership,footprint]
-//                 [--systems dsn,floor,mqtt1,mqtt0,mqtt1nd] [--runs K] [--writes K] [--profile DIR] [--out FILE]
+//                 [--systems dsn,floor,mqtt1,mqtt0,mqtt1nd] [--runs K] [--writes K] [--seconds S]
+//                 [--loss-reps K] [--profile DIR] [--out FILE]
+// Any of the narrowing options makes a 'custom' run: bench/results/custom.md, latest-custom.json.
 
 export const SECTIONS = ['latency', 'throughput', 'wire', 'loss', 'membership', 'footprint'] as const
 export type Section = (typeof SECTIONS)[number]
@@ -34,6 +36,8 @@ export interface Plan {
   footprintKeys: number
   footprintIdleMs: number
   profileDir: string | null
+  /** 'quick' or 'full' for the standard runs; 'custom' when --n/--only/--systems/... narrow it. */
+  kind: 'quick' | 'full' | 'custom'
   out: string
   argv: string[]
 }
@@ -52,6 +56,8 @@ export function parsePlan(argv: string[]): Plan {
     return new Set(items)
   }
   const quick = flag('quick')
+  const narrowed = ['n', 'only', 'systems', 'runs', 'writes', 'seconds', 'loss-reps', 'profile'].some((f) => value(f) !== undefined)
+  const kind = narrowed ? 'custom' : quick ? 'quick' : 'full'
   const ns = (value('n') ?? (quick ? '10' : '5,10,20')).split(',').map(Number)
   for (const n of ns) if (!Number.isInteger(n) || n < 2 || n > 60) throw new Error(`--n: sizes 2..60, got ${n}`)
   const num = (name: string, fallback: number) => {
@@ -85,7 +91,9 @@ export function parsePlan(argv: string[]): Plan {
     footprintKeys: 100,
     footprintIdleMs: quick ? 10_000 : 30_000,
     profileDir: value('profile') ?? null,
-    out: value('out') ?? 'BENCHMARKS.md',
+    kind,
+    // A narrowed run must not replace the published tables.
+    out: value('out') ?? (kind === 'custom' ? 'bench/results/custom.md' : 'BENCHMARKS.md'),
     argv,
   }
 }

@@ -41,7 +41,7 @@ const ROWS: Row[] = [
   ['CPU per update, writer (us, 1 writer)', (s) => s?.throughput1?.cpu.writerCpuUs, n1],
   ['CPU per update, each receiver (us, 1 writer)', (s) => s?.throughput1?.cpu.receiverCpuUs, n1],
   ['CPU per update, broker (us, 1 writer)', (s) => s?.throughput1?.cpu.brokerCpuUs, n1],
-  ['updates/s held by all, 10 writers (N = 5: 5)', (s) => s?.throughput10?.median, n0],
+  ['updates/s held by all, 10 writers (all 5 at N = 5)', (s) => s?.throughput10?.median, n0],
   ['bytes on the wire per 16 B write (tx)', (s) => s?.wire?.median.bytesPerWrite, n0],
   ['packets per 16 B write (tx)', (s) => s?.wire?.median.packetsPerWrite, n1],
   ['bytes delivered per write (rx, all ports)', (s) => s?.wire?.median.rxBytesPerWrite, n0],
@@ -117,10 +117,11 @@ export function renderReport(result: BenchResult): string {
 
 Measured by \`${result.command}\` (${result.quick ? 'quick mode: N = 10 with fewer repetitions, plus a reduced N = 20 lab for the figures defined at N = 20' : 'full run: N = 5, 10, 20'}),
 ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${Math.round(result.durationS / 60)} min. Every system ran on the same namespace lab
-(test/lab/netns.ts: one bridge, one veth per host, no route out), one after the other in one sitting; absolute
-times drift on this shared machine, so compare within this file, not across runs.
-Reproduce: \`npm run bench\` (full, about 45 min) or \`npm run bench -- --quick\` (about 10 min), as root.
-Raw figures: \`bench/results/latest-${result.quick ? 'quick' : 'full'}.json\`.
+(test/lab/netns.ts: one bridge, one veth per host, no route out), all started together and measured one at a
+time, the repetitions of each section interleaved across systems; absolute times drift on this shared
+machine, so compare within this file, not across runs.
+Reproduce: \`npm run bench\` (full: N = 5, 10, 20, about an hour) or \`npm run bench -- --quick\` (about 10 min), as root.
+Raw figures: \`bench/results/latest-${result.quick ? 'quick' : 'full'}.json\`; \`npm run bench -- --report-only FILE\` re-renders this file from one.
 
 ## Machine
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [--n 5,10,20] [--only latency,throughput,wire,loss,membership,footprint]
-//                [--systems dsn,floor,mqtt1,mqtt0] [--runs K] [--writes K] [--seconds S]
-//                [--profile DIR] [--out FILE]
+//                [--systems dsn,floor,mqtt1,mqtt0,mqtt1nd] [--runs K] [--writes K] [--seconds S]
+//                [--loss-reps K] [--profile DIR] [--out FILE]
+// A narrowed run (any of those options) writes bench/results/custom.md, not BENCHMARKS.md.
+//   npm run bench -- --report-only [bench/results/latest-quick.json]   re-renders BENCHMARKS.md
 // Runs bench/main.ts under tsx. Needs root (network namespaces), nft, and Debian's mosquitto,
 // which is installed here when missing. Not part of the tests.
 import { execFileSync, spawn } from 'node:child_process'
@@ -11,7 +13,8 @@ import { fileURLToPath } from 'node:url'
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const args = process.argv.slice(2)
 
-if (process.getuid?.() !== 0) {
+const reportOnly = args.includes('--report-only')
+if (!reportOnly && process.getuid?.() !== 0) {
   console.error('npm run bench: needs root, to build the network namespaces every node runs in')
   process.exit(1)
 }
@@ -25,7 +28,7 @@ function has(cmd) {
   }
 }
 
-if (!args.includes('--systems') || /mqtt/.test(args[args.indexOf('--systems') + 1] ?? '')) {
+if (!reportOnly && (!args.includes('--systems') || /mqtt/.test(args[args.indexOf('--systems') + 1] ?? ''))) {
   if (!has('mosquitto')) {
     console.log('[bench] mosquitto is missing: apt-get install -y mosquitto mosquitto-clients')
     execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'mosquitto', 'mosquitto-clients'], {
