@@ -4,6 +4,7 @@ import type { DsnConfig, DsnOptions } from '../config'
 import type { DsnNodeApi } from '../node/api'
 import type { MessageEvent, PeerDownEvent, PeerUpEvent, UpdateEvent } from '../node/events'
 import { ControlServer } from './control-server'
+import { startHttpServer, type HttpServer } from './http-hook'
 import type { Logger } from './logger'
 import type { RunSettings } from './run-config'
 import { claimSocketPath } from './socket-path'
@@ -45,6 +46,8 @@ export class Daemon {
   private resolveDone!: (exit: DaemonExit) => void
   private stopping: Promise<void> | undefined
   private readonly removeHandlers: (() => void)[] = []
+  /** The metrics/dashboard listener, when `http` is configured (see http-hook.ts). */
+  private http: HttpServer | undefined
 
   private constructor(
     private settings: RunSettings,
@@ -75,6 +78,13 @@ export class Daemon {
       throw err
     }
     const daemon: Daemon = new Daemon(settings, node, control, deps)
+    try {
+      await daemon.startHttp()
+    } catch (err) {
+      await control.close()
+      await node.stop().catch(() => undefined)
+      throw err
+    }
     daemon.logEvents()
     if (deps.handleSignals) daemon.installHandlers()
     logger.info('started', { nodeId: node.nodeId, publicKey: node.publicKey, startupMs: Math.round(performance.now() - startedAt), sinceProcessStartMs: Math.round(performance.now()) })
@@ -83,7 +93,16 @@ export class Daemon {
   }
 
   info(): Record<string, string | number> {
-    return { pid: process.pid, version: this.deps.version, socket: this.settings.socketPath, logLevel: this.deps.logger.level }
+    const info: Record<string, string | number> = { pid: process.pid, version: this.deps.version, socket: this.settings.socketPath, logLevel: this.deps.logger.level }
+    if (this.http) info.http = this.http.url
+    return info
+  }
+
+  private async startHttp(): Promise<void> {
+    const http = this.settings.http
+    if (!http) return
+    this.http = await startHttpServer({ node: this.node, settings: http, logger: this.deps.logger, version: this.deps.version })
+    this.deps.logger.info('http-listening', { url: this.http.url, token: http.token !== undefined })
   }
 
   /** Says goodbye to the mesh, closes the control socket (watchers get `stopping`), resolves done. */
@@ -94,6 +113,7 @@ export class Daemon {
       logger.info('stopping', { reason })
       let error: Error | undefined
       await this.control.close()
+      await this.http?.close()
       try {
         await withTimeout(this.node.stop(), STOP_TIMEOUT_MS, 'the node did not stop')
       } catch (err) {
@@ -124,7 +144,8 @@ export class Daemon {
     }
     const needsRestart = changedFields(this.settings.config, next.config)
     if (next.socketPath !== this.settings.socketPath) needsRestart.push('socket')
-    this.settings = { ...next, config: this.settings.config, socketPath: this.settings.socketPath }
+    if (JSON.stringify(next.http) !== JSON.stringify(this.settings.http)) needsRestart.push('http')
+    this.settings = { ...next, config: this.settings.config, socketPath: this.settings.socketPath, http: this.settings.http }
     logger.info('reloaded', { reloadable: [...RELOADABLE], applied, needsRestart, logLevel: logger.level })
     return { applied, needsRestart }
   }

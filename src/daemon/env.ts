@@ -8,7 +8,7 @@ import { DEFAULT_SOCKET } from './socket-path'
  * to print `dsn run --help`, so the two cannot disagree. An empty variable counts as unset
  * (systemd's `Environment=DSN_INTERFACE=` clears a value). Environment beats the config file.
  */
-export type DaemonSetting = 'config' | 'networkKeyFile' | 'logLevel' | 'socket'
+export type DaemonSetting = 'config' | 'networkKeyFile' | 'logLevel' | 'socket' | 'http' | 'httpToken' | 'httpTokenFile'
 export type EnvKind = 'string' | 'integer' | 'boolean' | 'list' | 'secret' | 'path' | 'level'
 
 export interface EnvVar {
@@ -41,6 +41,9 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'DSN_ALLOWED_KEYS', target: 'allowedKeys', kind: 'list', default: 'none (any key holder)', help: 'comma list of node public keys admitted (strict mode)' },
   { name: 'DSN_LOG_LEVEL', target: 'logLevel', kind: 'level', default: 'info', help: LOG_LEVELS.join(' | ') },
   { name: 'DSN_SOCKET', target: 'socket', kind: 'path', default: DEFAULT_SOCKET, help: 'control socket (--socket wins); also read by the client commands' },
+  { name: 'DSN_HTTP', target: 'http', kind: 'string', default: 'off', help: 'HTTP metrics + dashboard on host:port, e.g. 127.0.0.1:9464 (beyond loopback needs a token)' },
+  { name: 'DSN_HTTP_TOKEN', target: 'httpToken', kind: 'secret', default: 'none', help: 'bearer token for DSN_HTTP (16+ characters); never logged' },
+  { name: 'DSN_HTTP_TOKEN_FILE', target: 'httpTokenFile', kind: 'path', default: 'none', help: 'file holding the HTTP token; not with DSN_HTTP_TOKEN' },
 ]
 
 export interface EnvSettings {
@@ -50,6 +53,10 @@ export interface EnvSettings {
   networkKeyFile?: string
   logLevel?: LogLevel
   socket?: string
+  /** The HTTP listener's settings, checked by http-config.ts. */
+  http?: string
+  httpToken?: string
+  httpTokenFile?: string
   /** $STATE_DIRECTORY from systemd: the credential dir when neither env nor file sets one. */
   stateDirectory?: string
 }
@@ -65,6 +72,9 @@ export function parseEnv(env: NodeJS.ProcessEnv): EnvSettings {
       case 'config':
       case 'networkKeyFile':
       case 'socket':
+      case 'http':
+      case 'httpToken':
+      case 'httpTokenFile':
         settings[v.target] = value as string
         break
       case 'logLevel':

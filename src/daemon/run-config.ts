@@ -3,6 +3,7 @@ import * as path from 'node:path'
 import { resolveConfig, type DsnConfig } from '../config'
 import { DsnError } from '../errors'
 import { parseEnv } from './env'
+import { HTTP_FIELDS, loadHttpSettings, type HttpSettings } from './http-config'
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger'
 import { socketPathFrom } from './socket-path'
 
@@ -16,6 +17,8 @@ export interface RunSettings {
   socketPath: string
   logLevel: LogLevel
   configPath: string | undefined
+  /** The HTTP listener (metrics, dashboard), off when undefined. */
+  http?: HttpSettings
   /** Things worth a warning in the log once the logger exists (never the key itself). */
   warnings: string[]
 }
@@ -25,7 +28,7 @@ export interface RunFlags {
   socket?: string
 }
 
-const DAEMON_FIELDS = ['logLevel', 'socket', 'networkKeyFile'] as const
+const DAEMON_FIELDS = ['logLevel', 'socket', 'networkKeyFile', ...HTTP_FIELDS] as const
 
 export function loadRunSettings(flags: RunFlags, env: NodeJS.ProcessEnv): RunSettings {
   const fromEnv = parseEnv(env)
@@ -77,6 +80,7 @@ export function loadRunSettings(flags: RunFlags, env: NodeJS.ProcessEnv): RunSet
     socketPath: socketPathFrom(flags.socket ?? fromEnv.socket ?? (file.socket as string | undefined), env),
     logLevel: fromEnv.logLevel ?? (fileLevel as LogLevel | undefined) ?? 'info',
     configPath,
+    http: loadHttpSettings(file, configPath, fromEnv),
     warnings,
   }
 }
@@ -92,6 +96,7 @@ export function loadIdentitySettings(flags: RunFlags, env: NodeJS.ProcessEnv): {
   delete options.logLevel
   delete options.socket
   delete options.networkKeyFile
+  for (const field of HTTP_FIELDS) delete options[field]
   const { nodeId, credentialDir } = resolveConfig({ ...options, networkKey: '0'.repeat(64) })
   return { nodeId, credentialDir }
 }

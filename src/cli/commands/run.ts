@@ -19,7 +19,8 @@ export const run: Command = {
       'Config: defaults < JSON file (--config or DSN_CONFIG) < environment. The file holds the',
       'library\'s options (nodeId, cluster, port, group, interface, unicastPort, staticPeers,',
       'multicast, mdns, credentialDir, allowedKeys, heartbeatIntervalMs, peerTimeoutMs, ...) plus',
-      '"logLevel", "socket" and "networkKeyFile" (a path, relative to the file). Example:',
+      '"logLevel", "socket" and "networkKeyFile" (a path, relative to the file), and "http",',
+      '"httpToken", "httpTokenFile" (metrics and dashboard, see DSN_HTTP below). Example:',
       '  {"nodeId": "kitchen", "networkKeyFile": "network.key", "staticPeers": ["10.0.0.9:47475"]}',
       'The network key is never logged. Environment (an empty variable counts as unset):',
       envTable(),
@@ -51,6 +52,7 @@ export const run: Command = {
       const settings = loadRunSettings(runFlags, env)
       logger.level = settings.logLevel
       if (io.env === process.env) delete process.env.DSN_NETWORK_KEY
+      if (io.env === process.env) delete process.env.DSN_HTTP_TOKEN
       daemon = await Daemon.start(settings, { startNode: deps.startNode, reloadSettings: () => loadRunSettings(runFlags, env), logger, version: deps.version, handleSignals: deps.handleSignals })
     } catch (err) {
       const code = exitCodeFor(err)
