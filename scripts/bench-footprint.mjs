@@ -8,6 +8,7 @@
 //
 //   node scripts/bench-footprint.mjs [--node PATH] [--peers 20] [--keys 100] [--runs 5]
 //                                    [--flags "--max-semi-space-size=1 ..."]... [--json]
+//                                    [--env NAME=VALUE]...  (extra daemon environment, e.g. DSN_HTTP=127.0.0.1:9464)
 // --node: the runtime, e.g. /var/cache/dsn-node-runtimes/bin/node18-amd64 (RSS reads 0 under
 // qemu, so arm64/armhf give no memory figures). Every daemon runs inside a fresh network
 // namespace holding only `lo` (unshare -n, multicast routed on lo: test/lab/one-host.ts).
@@ -32,6 +33,7 @@ const opt = (name, fallback) => {
   return i === -1 ? fallback : argv[i + 1]
 }
 const allFlags = argv.flatMap((a, i) => (a === '--flags' ? [argv[i + 1]] : []))
+const extraEnv = Object.fromEntries(argv.flatMap((a, i) => (a === '--env' ? [argv[i + 1].split(/=(.*)/s).slice(0, 2)] : [])))
 
 async function outside() {
   const work = mkdtempSync(join(tmpdir(), 'dsn-footprint-'))
@@ -48,6 +50,7 @@ async function outside() {
       runs: Number(opt('--runs', 5)),
       flags: allFlags.length > 0 ? allFlags : ['', SERVICE_FLAGS],
       json: argv.includes('--json'),
+      env: extraEnv,
     }
     if (!settings.json) console.log(`bundle            ${size} bytes (${(size / 1024).toFixed(1)} KiB) minified   [target <= 150 KiB]`)
     const { runInLoopbackNamespace } = await tsImport('../test/lab/one-host.ts', import.meta.url)
@@ -127,7 +130,7 @@ function bareStart(node) {
 
 function startDaemon(s, flags, key, name) {
   const socket = join(s.work, `${name}.sock`)
-  const env = { ...cleanEnv(), DSN_NETWORK_KEY: key, DSN_NODE_ID: name, DSN_CLUSTER: 'bench', DSN_INTERFACE: 'lo', DSN_SOCKET: socket, DSN_CREDENTIAL_DIR: join(s.work, name) }
+  const env = { ...cleanEnv(), DSN_NETWORK_KEY: key, DSN_NODE_ID: name, DSN_CLUSTER: 'bench', DSN_INTERFACE: 'lo', DSN_SOCKET: socket, DSN_CREDENTIAL_DIR: join(s.work, name), ...s.env }
   const t0 = performance.now()
   // exec chains (the runtime launchers exec node): child.pid is node's pid.
   const child = spawn(s.node, [...flags.split(' ').filter(Boolean), s.bundle, 'run'], { env, stdio: ['ignore', 'pipe', 'inherit'] })
