@@ -30,9 +30,9 @@ main { padding: 1rem; max-width: 80rem; margin: 0 auto; }
 table { width: 100%; border-collapse: collapse; table-layout: fixed; }
 tr + tr { border-top: 1px solid var(--line); }
 th, td { padding: .35rem 0; vertical-align: middle; }
-th { text-align: left; font-weight: 500; color: var(--mute); width: 36%; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; padding-right: .5rem; }
+col.k { width: 36%; } col.c { width: 7.5rem; }
+th { text-align: left; font-weight: 500; color: var(--mute); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; padding-right: .5rem; }
 td.value { font-variant-numeric: tabular-nums; font-weight: 600; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; padding-right: .5rem; }
-td.chart { width: 7.5rem; }
 .spark { width: 7.5rem; height: 1.75rem; display: block; }
 .spark polyline { fill: none; stroke: var(--accent); stroke-width: 1.6; stroke-linejoin: round; stroke-linecap: round; vector-effect: non-scaling-stroke; }
 #events { list-style: none; padding: 0; margin: 1.2rem 0 0; color: var(--mute); font-size: .82rem; font-variant-numeric: tabular-nums; }

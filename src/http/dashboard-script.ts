@@ -121,14 +121,16 @@ function card(n) {
   if (keys.length === 0) c.append(el('p', 'empty', n.up ? 'no keys' : 'state dropped with the peer'))
   else {
     const table = el('table')
+    const cols = el('colgroup')
+    cols.append(el('col', 'k'), el('col', 'v'), el('col', 'c'))
+    table.append(cols)
     for (const k of keys) {
       const v = n.state.get(k)
       const row = el('tr'); row.dataset.key = k
       const val = el('td', 'value', fmt(v)); val.title = typeof v === 'string' ? v : JSON.stringify(v)
-      const chart = el('td', 'chart')
       const pts = n.history.get(k)
-      if (pts) chart.append(spark(pts))
-      row.append(el('th', null, k), val, chart)
+      row.append(el('th', null, k), val)
+      if (pts) { const chart = el('td', 'chart'); chart.append(spark(pts)); row.append(chart) } else val.colSpan = 2
       table.append(row)
     }
     c.append(table)

@@ -99,6 +99,7 @@ if (!available.ok) {
     await dsn(bundle, n1, 'set', 'heater', 'true')
     await dsn(bundle, n2, 'set', 'humidity', '48')
 
+    let temperature = '22.75'
     await t.test('the dashboard in headless Chromium', async (t) => {
       const browser = await Chromium.launch(lab, 2)
       t.teardown(() => browser.close())
@@ -125,7 +126,7 @@ if (!available.ok) {
       if (SCREENSHOT) {
         for (let i = 0; i < 40; i++) {
           await Promise.all([
-            dsn(bundle, n1, 'set', 'temperature', (21 + 2 * Math.sin(i / 5) + (i % 3) * 0.1).toFixed(2)),
+            dsn(bundle, n1, 'set', 'temperature', (temperature = (21 + 2 * Math.sin(i / 5) + (i % 3) * 0.1).toFixed(1))),
             dsn(bundle, n2, 'set', 'humidity', String(Math.round(50 + 8 * Math.cos(i / 7)))),
             dsn(bundle, n0, 'set', 'load', (0.4 + 0.3 * Math.abs(Math.sin(i / 3))).toFixed(2)),
           ])
@@ -133,7 +134,7 @@ if (!available.ok) {
         }
         await dsn(bundle, n2, 'set', 'window', 'half open')
         await browser.until(cell('bench-west', 'window'), (v) => v === 'half open', 10_000)
-        const png = await browser.screenshot(1100, 620)
+        const png = await browser.screenshot(1100, 300)
         writeFileSync(path.join(ROOT, 'docs', 'dashboard.png'), png)
         writeFileSync(path.join(ROOT, 'docs', 'dashboard-phone.png'), await browser.screenshot(390, 844, true))
       }
@@ -175,7 +176,7 @@ if (!available.ok) {
       t.ok(up.ok, `the target is up: ${up.out} ${promLog.lines.slice(-5).join('\n')}`)
       const query = await pollIn(lab, 1, 'curl', api(`query?query=${encodeURIComponent('dsn_value{node="bench-east",key="temperature"}')}`), (out) => {
         const result = (JSON.parse(out) as { data: { result: Array<{ value: [number, string] }> } }).data.result
-        return result.length === 1 && result[0].value[1] === '22.75'
+        return result.length === 1 && Number(result[0].value[1]) === Number(temperature)
       }, 30_000)
       t.ok(query.ok, `a query returns our value: ${query.out}`)
       const peers = await pollIn(lab, 1, 'curl', api(`query?query=${encodeURIComponent('dsn_peers')}`), (out) => (JSON.parse(out) as { data: { result: unknown[] } }).data.result.length === 1, 10_000)
