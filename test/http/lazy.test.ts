@@ -8,7 +8,7 @@ import * as path from 'node:path'
 import { LineLog } from '../lab/lines'
 import { runInLoopbackNamespace } from '../lab/one-host'
 import { labAvailable } from '../lab/netns'
-import { buildBundleCopy } from '../bundle/bundle-helpers'
+import { buildBundleCopy, ensureRuntimes, launcher } from '../bundle/bundle-helpers'
 
 const PRELOAD = `
 const Module = require('module')
@@ -18,7 +18,7 @@ Module._load = function (request, ...rest) { seen.add(request); return load.call
 process.on('exit', () => process.stderr.write('MODULES ' + JSON.stringify([...seen]) + '\\n'))
 `
 
-async function modulesLoaded(bundle: string, dir: string, name: string, extra: Record<string, string>): Promise<string[]> {
+async function modulesLoaded(bundle: string, dir: string, name: string, extra: Record<string, string>, node = process.execPath): Promise<string[]> {
   const env = {
     PATH: process.env.PATH,
     DSN_NETWORK_KEY: '4c'.repeat(32),
@@ -29,7 +29,7 @@ async function modulesLoaded(bundle: string, dir: string, name: string, extra: R
     DSN_CREDENTIAL_DIR: path.join(dir, name),
     ...extra,
   }
-  const child = runInLoopbackNamespace('env', ['-u', 'NODE_OPTIONS', process.execPath, '-r', path.join(dir, 'preload.cjs'), bundle, 'run'], { env })
+  const child = runInLoopbackNamespace('env', ['-u', 'NODE_OPTIONS', node, '-r', path.join(dir, 'preload.cjs'), bundle, 'run'], { env })
   const out = new LineLog(child.stdout, `${name} stdout`)
   const err = new LineLog(child.stderr, `${name} stderr`)
   const exit = new Promise((resolve) => child.once('exit', resolve))
@@ -57,5 +57,9 @@ if (!available.ok) {
     t.notOk(without.includes('node:http') || without.includes('http'), 'without http: node:http never loaded')
     const withHttp = await modulesLoaded(bundle, dir, 'web', { DSN_HTTP: '127.0.0.1:0' })
     t.ok(withHttp.includes('node:http'), 'with http: loaded')
+    // The listener starts before `started` is logged, so this also runs it on Debian's Node 18.
+    const problem = ensureRuntimes(['amd64'])
+    if (problem) t.fail(`no Node 18 runtime: ${problem}`)
+    else t.ok((await modulesLoaded(bundle, dir, 'web18', { DSN_HTTP: '127.0.0.1:0' }, launcher('amd64'))).includes('node:http'), 'with http on Node 18')
   })
 }
