@@ -82,7 +82,11 @@ function onPeerDown(e) {
   note(e.nodeId + ' down (' + e.reason + ')'); touch(e.nodeId)
 }
 function onLinks(l) {
-  for (const p of l.peers) { const n = nodes.get(p.nodeId); if (n) { n.link = p; n.linkAt = Date.now(); touch(p.nodeId) } }
+  for (const p of l.peers) { const n = nodes.get(p.nodeId); if (n) { n.link = p; n.linkAt = Date.now() } }
+  refreshLinks()
+}
+function refreshLinks() {
+  for (const c of $('#nodes').children) { const n = nodes.get(c.dataset.node); if (n) $('.link', c).textContent = linkText(n) }
 }
 
 function spark(pts) {
@@ -103,6 +107,12 @@ function spark(pts) {
   return svg
 }
 
+function linkText(n) {
+  if (n.self) return 'serving this page'
+  if (n.link) return n.link.address + ' · heard ' + ago(Date.now() - (n.linkAt - n.link.lastHeardMs)) + ' ago' + (n.link.missing ? ' · repairing ' + n.link.missing : '')
+  return (n.up ? 'up' : 'down') + ' for ' + ago(Date.now() - n.since)
+}
+
 function card(n) {
   const c = el('section', 'card' + (n.up ? '' : ' down'))
   c.dataset.node = n.nodeId
@@ -112,11 +122,7 @@ function card(n) {
   if (n.self) head.append(el('span', 'badge', 'this node'))
   head.append(el('span', 'status', n.up ? 'up' : 'down' + (n.downReason ? ' (' + n.downReason + ')' : '')))
   c.append(head)
-  const link = el('p', 'link')
-  if (n.self) link.textContent = 'serving this page'
-  else if (n.link) { link.dataset.heard = String(n.linkAt - n.link.lastHeardMs); link.textContent = n.link.address + ' · heard ' + ago(Date.now() - (n.linkAt - n.link.lastHeardMs)) + ' ago' + (n.link.missing ? ' · repairing ' + n.link.missing : '') }
-  else link.textContent = (n.up ? 'up' : 'down') + ' for ' + ago(Date.now() - n.since)
-  c.append(link)
+  c.append(el('p', 'link', linkText(n)))
   const keys = [...n.state.keys()].sort()
   if (keys.length === 0) c.append(el('p', 'empty', n.up ? 'no keys' : 'state dropped with the peer'))
   else {
@@ -161,6 +167,7 @@ function connect() {
   on('snapshot', onSnapshot); on('update', onUpdate); on('peer-up', onPeerUp); on('peer-down', onPeerDown); on('links', onLinks)
 }
 for (const a of document.querySelectorAll('footer a')) a.href += query
-setInterval(() => { for (const n of nodes.values()) if (!n.self) touch(n.nodeId) }, 1000)
+// Ages tick on their own between events; only those texts change, not whole cards.
+setInterval(refreshLinks, 1000)
 connect()
 `
