@@ -26,7 +26,7 @@ export const run: Command = {
       envTable(),
       '',
       'Logs: one JSON object per line on stdout ({"ts","level","msg",...}); msg is one of starting,',
-      'started, first-heartbeat, peer-up, peer-down, update (debug), reloaded, stopping, stopped,',
+      'started, first-heartbeat, http-listening, peer-up, peer-down, update (debug), reloaded, stopping, stopped,',
       'start-failed, and warnings/errors. Control socket: mode 0660 in a 0750 directory',
       `(default ${DEFAULT_SOCKET}); a stale socket from a crash is removed, a live daemon refused.`,
       '',
