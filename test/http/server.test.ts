@@ -9,6 +9,7 @@ import { Daemon } from '../../src/daemon/daemon'
 import { Logger } from '../../src/daemon/logger'
 import { loadRunSettings } from '../../src/daemon/run-config'
 import { fakeStarter, tempDir, type FakeNode } from '../daemon/fakes'
+import { MAX_CLIENTS } from '../../src/http/event-stream'
 
 const KEY = 'e5'.repeat(32)
 const TOKEN = 'T0ken-' + 'z9'.repeat(12)
@@ -197,4 +198,23 @@ t.test('a port in use: a clear error, and nothing left behind', async (t) => {
     message: `http 127.0.0.1:${port}: the address is in use by another process`,
   })
   t.equal(starter.nodes[0].stopCalls, 1, 'the node was stopped')
+})
+
+t.test('event streams are capped; a closed one frees its slot', async (t) => {
+  const { url } = await start(t, { DSN_HTTP: '127.0.0.1:0' })
+  const streams = await Promise.all(Array.from({ length: MAX_CLIENTS }, () => events(url)))
+  t.ok(streams.every((s) => s.res.statusCode === 200))
+  const refused = await get(url + 'events')
+  t.equal(refused.status, 503)
+  t.match(refused.body, `too many event streams (at most ${MAX_CLIENTS})`)
+  const closed = new Promise((resolve) => streams[0].res.once('close', resolve))
+  streams[0].res.destroy()
+  await closed
+  let again: Sse | undefined
+  for (let i = 0; i < 50 && again?.res.statusCode !== 200; i++) {
+    again?.res.destroy()
+    again = await events(url)
+  }
+  t.equal(again?.res.statusCode, 200, 'a slot is free again')
+  for (const s of [...streams, again]) s?.res.destroy()
 })
