@@ -55,7 +55,7 @@ missing_packages() {
 
 is_root() { [ "$(id -u)" = 0 ]; }
 
-: >"$LOG" 2>/dev/null || LOG=$(mktemp)
+{ : >"$LOG"; } 2>/dev/null || LOG=$(mktemp) # another user's log: use a fresh one
 did_something=0
 
 # --- Debian packages ---
@@ -65,7 +65,7 @@ fi
 mapfile -t missing < <(missing_packages)
 if [ ${#missing[@]} -gt 0 ]; then
   how="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
-  is_root || fail "missing Debian packages: ${missing[*]}. Install them as root (sudo $how), or run npm test as root, which installs them."
+  is_root || fail "missing Debian packages: ${missing[*]}. Install them as root (sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}), or run npm test as root, which installs them."
   command -v apt-get >/dev/null || fail "missing Debian packages: ${missing[*]}, and no apt-get to install them with. Install them, then run npm test again."
   export DEBIAN_FRONTEND=noninteractive
   # policy-rc.d answers "do not start" to every package script, so installing sshd, avahi,

@@ -108,7 +108,7 @@ t.test('root, packages missing: apt-get update, then install exactly those, behi
 t.test('not root: names the packages and the command, fails, runs no apt-get', async (t) => {
   const r = sandbox(t, { uid: 1000, installed: without('ansible', 'chromium') })
   t.equal(r.code, 1)
-  t.match(r.stderr, /missing Debian packages: ansible chromium\. Install them as root \(sudo apt-get update && apt-get install -y --no-install-recommends ansible chromium\), or run npm test as root/)
+  t.match(r.stderr, /missing Debian packages: ansible chromium\. Install them as root \(sudo apt-get update && sudo apt-get install -y --no-install-recommends ansible chromium\), or run npm test as root/)
   t.same(r.aptCalls, [])
 })
 
