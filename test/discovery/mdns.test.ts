@@ -216,7 +216,7 @@ t.test('avahi-browse lists and resolves our node; we see avahi-publish', { skip:
   const lab = await openLab(avahiLab)
   t.teardown(lab.close)
   t.not(lab.ready.netns, OUR_NETNS, 'the fixture runs in its own network namespace')
-  const a = await lab.call('start', { name: 'a', advert: advert('na', 'alpha', 4001), options: { interfaceAddress: '192.0.2.1', hostname: 'lab-host' } })
+  const a = await lab.call('start', { name: 'a', advert: advert('na', 'alpha', 4001), options: { interfaceAddress: '192.0.2.1' } })
   t.equal(a.instance, 'na@alpha._dsn._udp.local')
 
   // -p: parsable; -r: resolve; -t: exit once the cache is listed; -k: no local service-type names.
