@@ -99,7 +99,7 @@ export function isPlainValue(value: unknown, budget: number): boolean {
 /** Why `key` cannot be a state key, or undefined when it can. */
 export function keyProblem(key: unknown, maxKeyBytes: number): string | undefined {
   if (typeof key !== 'string') return `key must be a string (got ${key === null ? 'null' : typeof key})`
-  if (key.length === 0) return 'key must not be empty'
+  if (key.length === 0) return `key must not be empty: a key is 1 to ${maxKeyBytes} bytes of UTF-8`
   if (!isWellFormed(key)) return 'key is not well-formed Unicode (it holds a lone UTF-16 surrogate, e.g. a cut emoji)'
   const length = Buffer.byteLength(key)
   if (length > maxKeyBytes) return `key is ${length} bytes (UTF-8); maxKeyBytes is ${maxKeyBytes}`
