@@ -1,19 +1,21 @@
 // MdnsDiscovery on real sockets, and against python-zeroconf as a standard browser and responder.
 // This file runs in the root namespace and opens no socket: every mDNS socket lives in
-// fixtures/mdns-lab.ts, spawned inside a fresh loopback-only namespace (test/lab/one-host.ts).
-import { ChildProcessWithoutNullStreams, execFileSync, spawn } from 'child_process'
+// fixtures/mdns-lab.ts, spawned inside a fresh loopback-only namespace (test/lab/one-host.ts) or,
+// beside a real avahi-daemon, in a lab host on a bridge (test/lab/netns.ts, test/lab/avahi.ts).
+import { ChildProcessWithoutNullStreams, execFileSync } from 'child_process'
 import { existsSync, readlinkSync } from 'fs'
 import { resolve } from 'path'
 import t from 'tap'
 import { encode, Packet } from 'dns-packet'
 import { childEnv, REPO_ROOT, tsxArgs } from '../lab/agents'
-import { registerCleanup } from '../lab/cleanup'
+import { avahiProblem, startAvahi } from '../lab/avahi'
 import { LineLog } from '../lab/lines'
+import { createLab } from '../lab/netns'
 import { runInLoopbackNamespace, stopLoopbackNamespace } from '../lab/one-host'
+import { exitedWithin } from '../lab/run'
 
 const FIXTURE = resolve(__dirname, 'fixtures', 'mdns-lab.ts')
 const PROBE = resolve(__dirname, 'fixtures', 'zeroconf_probe.py')
-const AVAHI_LAB = resolve(__dirname, 'fixtures', 'avahi-lab.sh')
 const OUR_NETNS = readlinkSync('/proc/self/ns/net')
 // Debian's python3-zeroconf installs for the system interpreter, which a pyenv shim may hide.
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'
@@ -37,24 +39,8 @@ function loopbackLab(): ChildProcessWithoutNullStreams {
   return runInLoopbackNamespace(process.execPath, tsxArgs(FIXTURE), { cwd: REPO_ROOT, env: LAB_ENV })
 }
 
-/** The fixture beside dbus and avahi-daemon, in a net+mount namespace (fixtures/avahi-lab.sh). */
-function avahiLab(): ChildProcessWithoutNullStreams {
-  const args = ['-n', '-m', '--propagation', 'private', 'sh', AVAHI_LAB, OUR_NETNS, process.execPath, ...tsxArgs(FIXTURE)]
-  // Its own process group, so stopLoopbackNamespace() ends the daemons too.
-  const child = spawn('unshare', args, { cwd: REPO_ROOT, env: LAB_ENV, stdio: 'pipe', detached: true })
-  const pid = child.pid
-  registerCleanup(() => {
-    try {
-      if (pid !== undefined) process.kill(-pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  })
-  return child
-}
-
 /** The fixture process inside its namespace, driven by JSON lines. */
-async function openLab(launch: () => ChildProcessWithoutNullStreams) {
+async function openLab(launch: () => ChildProcessWithoutNullStreams, stop: (child: ChildProcessWithoutNullStreams) => Promise<unknown> = stopLoopbackNamespace) {
   const child = launch()
   const out = new LineLog(child.stdout, 'mdns-lab')
   const err = new LineLog(child.stderr, 'mdns-lab stderr')
@@ -76,7 +62,7 @@ async function openLab(launch: () => ChildProcessWithoutNullStreams) {
   const ready = await event((e) => e.event === 'ready', 20_000)
   // Refuse loudly, rather than ever let the fixture's sockets share our namespace.
   if (ready.netns === OUR_NETNS) {
-    await stopLoopbackNamespace(child)
+    await stop(child)
     throw new Error(`the fixture runs in our own network namespace ${OUR_NETNS}: refusing`)
   }
   return {
@@ -87,7 +73,7 @@ async function openLab(launch: () => ChildProcessWithoutNullStreams) {
     event,
     close: async () => {
       child.stdin.end()
-      await stopLoopbackNamespace(child)
+      await stop(child)
     },
   }
 }
@@ -208,48 +194,44 @@ t.test('mDNS discovery inside a loopback namespace', async (t) => {
   }
 })
 
-// avahi is optional (a skip, not a failure): python-zeroconf above is the required browser.
-const AVAHI_MISSING = ['avahi-daemon', 'avahi-browse', 'avahi-publish', 'dbus-daemon'].filter((c) => !onPath(c))
-const AVAHI_SKIP = AVAHI_MISSING.length > 0 && `not installed: ${AVAHI_MISSING.join(', ')} (apt-get install -y avahi-daemon avahi-utils dbus)`
-
-t.test('avahi-browse lists and resolves our node; we see avahi-publish', { skip: AVAHI_SKIP }, async (t) => {
-  const lab = await openLab(avahiLab)
+// avahi on one lab host, our node on another, one bridge between them (test/lab/avahi.ts).
+// Without avahi this fails, naming the packages: it is never skipped.
+t.test('avahi-browse lists and resolves our node; we see avahi-publish', async (t) => {
+  const problem = avahiProblem()
+  if (problem) throw new Error(`the avahi interop test needs avahi: ${problem}`)
+  const net = await createLab({ hosts: 2, prefix: `dsnmd${process.pid.toString(36)}` })
+  t.teardown(() => net.destroy())
+  const avahi = await startAvahi(net, 0, { hostName: 'avahi-box' })
+  t.teardown(() => avahi.stop())
+  const ours = net.hosts[1]
+  const lab = await openLab(
+    () => net.spawn(1, process.execPath, tsxArgs(FIXTURE), { cwd: REPO_ROOT, env: LAB_ENV }),
+    async (child) => {
+      child.kill('SIGKILL')
+      await exitedWithin(child, 5000)
+    },
+  )
   t.teardown(lab.close)
   t.not(lab.ready.netns, OUR_NETNS, 'the fixture runs in its own network namespace')
-  const a = await lab.call('start', { name: 'a', advert: advert('na', 'alpha', 4001), options: { interfaceAddress: '192.0.2.1' } })
+  const a = await lab.call('start', { name: 'a', advert: advert('na', 'alpha', 4001), options: { interfaceAddress: ours.address } })
   t.equal(a.instance, 'na@alpha._dsn._udp.local')
 
-  // -p: parsable; -r: resolve; -t: exit once the cache is listed; -k: no local service-type names.
-  await lab.call('spawn', { name: 'browse', cmd: 'avahi-browse', args: ['-rptk', '_dsn._udp'] })
-  const exit = await lab.event((e) => e.event === 'proc-exit' && e.proc === 'browse', 10_000)
-  const lines = lab.out.lines.map(parse).filter((e) => e?.event === 'proc-out' && e.proc === 'browse').map((e) => e!.line as string)
-  t.equal(exit.code, 0, 'avahi-browse exited cleanly')
-  // =;iface;IPv4;name;type;domain;host;address;port;txt  (avahi escapes '@' as \064)
-  const resolved = lines.map((l) => l.split(';')).find((f) => f[0] === '=' && f[3] === 'na\\064alpha')
-  t.ok(resolved, `resolved na@alpha (avahi-browse said: ${lines.join(' | ')})`)
+  const seen = await avahi.browse('_dsn._udp')
+  const resolved = seen.find((e) => e.event === '=' && e.name === 'na@alpha')
+  t.ok(resolved, `avahi-browse resolved na@alpha (saw ${JSON.stringify(seen)})`)
   if (resolved) {
-    t.same(resolved.slice(4, 6), ['_dsn._udp', 'local'])
-    t.match(resolved[6], /^dsn-na-[0-9a-f]{8}\.local$/, 'the SRV target is a host name of the node, not the machine host name')
-    t.same(resolved.slice(7, 9), ['192.0.2.1', '4001'])
-    t.same(resolved[9].split(' ').sort(), ['"cluster=alpha"', '"id=na"', '"v=1"'])
+    t.same([resolved.type, resolved.domain, resolved.address, resolved.port], ['_dsn._udp', 'local', ours.address, 4001])
+    t.match(resolved.host, /^dsn-na-[0-9a-f]{8}\.local$/, 'the SRV target is a host name of the node, never the machine host name')
+    t.same(resolved.txt?.sort(), ['cluster=alpha', 'id=na', 'v=1'])
   }
+  t.equal(await avahi.resolveHostName(resolved?.host ?? 'none'), ours.address, "avahi-resolve finds our host name's A record")
 
-  const publish = ['-s', 'av-node@alpha', '_dsn._udp', '4995', 'id=av-node', 'cluster=alpha', 'v=4']
-  await lab.call('spawn', { name: 'publish', cmd: 'avahi-publish', args: publish })
+  const publish = await avahi.publishService('av-node@alpha', '_dsn._udp', 4995, ['id=av-node', 'cluster=alpha', 'v=4'])
   const found = await lab.event(peerOf('a', 'av-node'), 10_000)
-  t.same(found.peer, { nodeId: 'av-node', cluster: 'alpha', protocolVersion: 4, host: '192.0.2.1', port: 4995 })
-  await lab.call('kill', { name: 'publish' })
+  t.same(found.peer, { nodeId: 'av-node', cluster: 'alpha', protocolVersion: 4, host: net.hosts[0].address, port: 4995 })
+  await publish.stop()
   t.ok(await lab.event(goneOf('a', 'av-node')), "avahi's goodbye gives peer-gone")
 })
-
-function onPath(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
 
 function requireZeroconf(): void {
   try {
