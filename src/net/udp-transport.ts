@@ -95,19 +95,24 @@ function multicastStep(what: string, step: () => void): void {
   try {
     step()
   } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    const code = e.code ?? /\b(E[A-Z]+)\b/.exec(e.message)?.[1]
-    const why = code === 'ENOPROTOOPT'
-      ? 'this platform or emulator (e.g. qemu-user) does not support that multicast option'
-      : code === 'EADDRNOTAVAIL' || code === 'ENODEV'
-        ? 'the interface has no such IPv4 address or no multicast (check config.interface)'
-        : e.message
-    throw new DsnError(
-      'DSN_SOCKET',
-      `multicast setup failed (${what}: ${code ?? e.message}): ${why}. Without multicast, set multicast: false ` +
-        '(DSN_MULTICAST=false) and list the other nodes in staticPeers (DSN_STATIC_PEERS=host:port,...); mdns: false too if mDNS cannot pass',
-    )
+    throw multicastSetupError(what, err as Error)
   }
+}
+
+export function multicastSetupError(what: string, err: Error): DsnError {
+  const e = err as NodeJS.ErrnoException
+  // Node puts the errno in the message of setMulticastInterface/addMembership errors, not always in `code`.
+  const code = e.code ?? /\b(E[A-Z]+)\b/.exec(e.message)?.[1]
+  const why = code === 'ENOPROTOOPT'
+    ? 'this platform or emulator (e.g. qemu-user) does not support that multicast option'
+    : code === 'EADDRNOTAVAIL' || code === 'ENODEV'
+      ? 'the interface has no such IPv4 address or no multicast (check config.interface)'
+      : e.message
+  return new DsnError(
+    'DSN_SOCKET',
+    `multicast setup failed (${what}: ${code ?? e.message}): ${why}. Without multicast, set multicast: false ` +
+      '(DSN_MULTICAST=false) and list the other nodes in staticPeers (DSN_STATIC_PEERS=host:port,...); mdns: false too if mDNS cannot pass',
+  )
 }
 
 function bind(socket: dgram.Socket, port: number, field: string): Promise<void> {
