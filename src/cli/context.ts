@@ -7,6 +7,8 @@ export interface CliIo {
   out(text: string): void
   err(text: string): void
   env: NodeJS.ProcessEnv
+  /** A long-running command (`dsn run`) that keeps going when stdout closes; out() then writes to stderr. */
+  onStdoutClosed?: (handler: () => void) => void
 }
 
 export interface Identity {

@@ -100,11 +100,32 @@ export async function main(argv: readonly string[], io: CliIo, deps: CliDeps = R
 }
 
 /** The `dsn` process: real stdout/stderr/env, exit with main's status. */
-export function runCli(): void {
-  // `dsn watch | head -1`: a closed pipe ends the command quietly, as for any Unix filter.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => process.exit(err.code === 'EPIPE' ? 0 : EXIT.ERROR))
-  const io: CliIo = { out: (text) => void process.stdout.write(text), err: (text) => void process.stderr.write(text), env: process.env }
-  void main(process.argv.slice(2), io).then((code) => {
+export function runCli(deps: CliDeps = REAL_DEPS): void {
+  let stdoutOpen = true
+  let stderrOpen = true
+  let keepServing: (() => void) | undefined
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' && keepServing && stdoutOpen) {
+      // `dsn run | head -c 300`: a reader that went away is no reason to drop off the mesh
+      // (Restart=on-failure would not even bring us back): log to stderr from now on.
+      stdoutOpen = false
+      keepServing()
+      return
+    }
+    if (!stdoutOpen) return
+    // `dsn watch | head -1`: a closed pipe ends the command quietly, as for any Unix filter.
+    process.exit(err.code === 'EPIPE' ? 0 : EXIT.ERROR)
+  })
+  // With stderr closed too, the daemon logs nowhere but keeps serving.
+  process.stderr.on('error', () => (stderrOpen = false))
+  const err = (text: string): void => void (stderrOpen && process.stderr.write(text))
+  const io: CliIo = {
+    out: (text) => (stdoutOpen ? void process.stdout.write(text) : err(text)),
+    err,
+    env: process.env,
+    onStdoutClosed: (handler) => (keepServing = handler),
+  }
+  void main(process.argv.slice(2), io, deps).then((code) => {
     // The status is final here, whatever handles (timers, sockets) are left; stdout on Linux
     // pipes, files and terminals is written synchronously, so nothing is lost.
     process.exit(code)

@@ -1,6 +1,6 @@
 import { BodyKind } from '../wire/constants'
 import { cbor } from '../wire/frame'
-import { isPlainValue } from '../wire/plain-value'
+import { keyProblem, toPlainValue } from '../wire/plain-value'
 
 /**
  * A body is the CBOR array [kind, key1, value1, key2, value2, ...], a deleted key having the
@@ -26,9 +26,18 @@ export interface DecodedBody {
   kind: BodyKind
   /** [key, value] with value undefined for a deleted key. */
   entries: Array<[string, unknown]>
+  /**
+   * Entries refused by the shared validation (src/wire/plain-value.ts): counted, and when
+   * key and value are sound but over our limits (`value` set), still hashed into the digest
+   * so it compares what both ends saw rather than looping on snapshot requests.
+   */
+  refused: Array<{ key: string; value: unknown; problem: string } | { key: undefined; problem: string }>
 }
 
-/** Returns undefined for a body that is not well formed or holds a value that is not plain data. */
+/**
+ * Returns undefined only for a body that is not well formed as a whole; an entry that is not
+ * plain data or whose key is not valid is refused alone, so one entry never costs the rest.
+ */
 export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody | undefined {
   let raw: unknown
   try {
@@ -40,15 +49,30 @@ export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody 
   const kind = raw[0]
   if (kind !== BodyKind.Delta && kind !== BodyKind.Snapshot) return undefined
   const entries: Array<[string, unknown]> = []
+  const refused: DecodedBody['refused'] = []
+  // A value can never expand beyond a few times the body that carried it.
+  const budget = 4 * bytes.length + 1024
   for (let i = 1; i < raw.length; i += 2) {
-    const key = raw[i]
-    if (typeof key !== 'string' || key.length === 0 || Buffer.byteLength(key) > maxKeyBytes) return undefined
-    // A value can never expand beyond a few times the body that carried it.
-    if (!isPlainValue(raw[i + 1], 4 * bytes.length + 1024)) return undefined
-    entries.push([key, raw[i + 1]])
+    const key: unknown = raw[i]
+    const value = toPlainValue(raw[i + 1], budget)
+    if (!value.ok) {
+      refused.push({ key: undefined, problem: value.problem })
+      continue
+    }
+    const problem = keyProblem(key, maxKeyBytes)
+    if (problem !== undefined) {
+      // A sound key that is only too long for us is still hashed (see `refused`).
+      const sound = typeof key === 'string' && keyProblem(key, Infinity) === undefined && key.length <= MAX_HASHED_KEY_CHARS
+      refused.push(sound ? { key, value: value.value, problem } : { key: undefined, problem })
+      continue
+    }
+    entries.push([key as string, value.value])
   }
-  return { kind, entries }
+  return { kind, entries, refused }
 }
+
+/** Keys longer than this are not remembered even as a hash: the digest then differs (backed off). */
+const MAX_HASHED_KEY_CHARS = 1024
 
 function arrayHeader(length: number): Uint8Array {
   if (length < 24) return Uint8Array.of(0x80 | length)

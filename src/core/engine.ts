@@ -7,6 +7,7 @@ import { cbor, encodeFrame, type Frame } from '../wire/frame'
 import { Counters } from './counters'
 import { DirectMessages } from './direct-messages'
 import { checkKey, encodeValue } from './values'
+import { toPlainValue } from '../wire/plain-value'
 import { Inbound } from './inbound'
 import { OutgoingStream, type Sequenced } from './outgoing-stream'
 import { OwnState } from './own-state'
@@ -125,6 +126,10 @@ export class Engine {
     this.assertRunning()
     const peer = this.peers.get(to)
     if (!peer || !peer.replica) throw new DsnError('DSN_UNKNOWN_PEER', `no live node "${to}" (live: ${this.livePeers().map((p) => p.nodeId).join(', ') || 'none'})`)
+    // The receiver's check, so a message it would refuse fails here with the reason.
+    const plain = toPlainValue(data, Infinity)
+    if (!plain.ok) throw new DsnError('DSN_BAD_VALUE', `message ${plain.problem}`)
+    data = plain.value
     let size: number
     try {
       size = cbor.encode(data).length

@@ -219,11 +219,16 @@ export class Inbound {
   /** All caught up but the digest differs: silent divergence, repaired by a snapshot. */
   private checkDigest(peer: Peer, replica: Replica, now: number): void {
     if (!peer.originDigest || !replica.isSettled(peer.originSeq)) return
-    // A replica that refused entries over our limits cannot match: a snapshot would not help.
-    if (replica.keysRefused > 0) return
-    if (sameDigest(replica.digest, peer.originDigest)) return
-    if (now - replica.lastSnapshotRequestAt < this.engine.config.heartbeatIntervalMs) return
+    if (sameDigest(replica.digest, peer.originDigest)) {
+      replica.snapshotBackoffMs = 0
+      return
+    }
+    // Refused entries stay in the digest (replica.ts), so a mismatch means real divergence; if a
+    // snapshot cannot fix it (an origin we cannot decode), ask ever less often, up to a bound.
+    const wait = Math.max(replica.snapshotBackoffMs, this.engine.config.heartbeatIntervalMs)
+    if (now - replica.lastSnapshotRequestAt < wait) return
     replica.lastSnapshotRequestAt = now
+    replica.snapshotBackoffMs = Math.min(2 * wait, TIMERS.snapshotRequestBackoffMaxMs)
     this.engine.counters.add('digest-mismatches')
     const at = Math.max(1, peer.originSeq)
     this.engine.sendNack(peer, [[at, at]], true, now)

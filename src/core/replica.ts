@@ -41,6 +41,8 @@ export class Replica {
   readonly digest = new Uint8Array(DIGEST_BYTES)
   private readonly entries = new Map<string, ReplicaEntry>()
   private readonly tombstones = new Map<string, number>()
+  /** Keys the origin holds that we refused: their version and hash, which stays in the digest. */
+  private readonly refused = new Map<string, { version: number; hash: Uint8Array }>()
   private readonly assembling = new Map<number, { count: number; parts: Map<number, Uint8Array>; bytes: number }>()
   private assemblingBytes = 0
   private stateBytes = 0
@@ -48,11 +50,13 @@ export class Replica {
   nackAt: number | null = null
   /** Numbers forgotten to keep the window bounded. */
   evictions = 0
-  /** Entries refused for our limits (keys, value or state size); the digest cannot match then. */
+  /** Entries refused (our limits, or not plain data); see write(). */
   keysRefused = 0
   /** Incomplete bodies dropped to make room for newer ones. */
   assembliesEvicted = 0
   lastSnapshotRequestAt = -Infinity
+  /** Wait before the next snapshot request while the digest still differs; doubles each time. */
+  snapshotBackoffMs = 0
 
   constructor(
     readonly nodeId: string,
@@ -137,11 +141,16 @@ export class Replica {
     const body = decodeBody(bytes, this.limits.maxKeyBytes)
     if (!body) return { drop: 'malformed-body' }
     const updates: UpdateEvent[] = []
-    for (const [key, value] of body.entries) this.write(key, value, version, updates)
+    for (const [key, value] of body.entries) this.write(key, value, version, updates, false)
+    for (const entry of body.refused) {
+      this.keysRefused++
+      if (entry.key !== undefined) this.write(entry.key, entry.value, version, updates, true)
+    }
     if (body.kind === BodyKind.Snapshot) {
       const present = new Set(body.entries.map(([key]) => key))
-      for (const [key, entry] of this.entries) {
-        if (!present.has(key) && entry.version < version) this.write(key, undefined, version, updates)
+      for (const entry of body.refused) if (entry.key !== undefined) present.add(entry.key)
+      for (const [key, entry] of [...this.entries, ...this.refused]) {
+        if (!present.has(key) && entry.version < version) this.write(key, undefined, version, updates, false)
       }
       for (const [base, message] of this.assembling) {
         if (base < version) {
@@ -155,37 +164,58 @@ export class Replica {
     return { updates }
   }
 
-  private write(key: string, value: unknown, version: number, updates: UpdateEvent[]): void {
+  /**
+   * Applies one entry. One we cannot hold (over our limits, or `refusedAlready` by the body
+   * decoder) is not kept, but its hash stays in the digest, so the digest says whether we saw
+   * everything the origin holds, and a refusal does not turn into a snapshot request forever.
+   */
+  private write(key: string, value: unknown, version: number, updates: UpdateEvent[], refusedAlready: boolean): void {
     const current = this.entries.get(key)
-    const currentVersion = current?.version ?? this.tombstones.get(key) ?? 0
+    const refused = this.refused.get(key)
+    const currentVersion = current?.version ?? refused?.version ?? this.tombstones.get(key) ?? 0
     if (version <= currentVersion) return
+    if (refused) {
+      xorInto(this.digest, refused.hash)
+      this.refused.delete(key)
+    }
     if (value === undefined) {
       this.tombstones.set(key, version)
-      if (!current) return
-      xorInto(this.digest, current.hash)
-      this.stateBytes -= current.size
-      this.entries.delete(key)
-      updates.push({ nodeId: this.nodeId, key, value: undefined, deleted: true })
+      if (current) this.remove(key, current, updates)
       return
     }
     // Hash the canonical re-encoding, as the origin does, so digests agree byte for byte.
     const encoded = cbor.encode(value)
     const size = Buffer.byteLength(key) + encoded.length
+    const hash = entryHash(key, encoded)
     // Our limits hold for what peers make us keep, too: a member cannot fill our memory.
     const tooMany = !current && this.entries.size >= this.limits.maxKeysPerNode
     const tooLarge = encoded.length > this.limits.maxValueBytes || this.stateBytes - (current?.size ?? 0) + size > this.limits.maxStateBytes
-    if (tooMany || tooLarge) {
-      this.keysRefused++
+    if (refusedAlready || tooMany || tooLarge) {
+      if (!refusedAlready) this.keysRefused++
+      this.tombstones.delete(key)
+      // The value we held is no longer the origin's: drop it rather than show a stale one.
+      if (current) this.remove(key, current, updates)
+      // Bounded (a hash and a key each): past it the digest differs and requests back off.
+      if (this.refused.size < 4 * this.limits.maxKeysPerNode + 1024) {
+        this.refused.set(key, { version, hash })
+        xorInto(this.digest, hash)
+      }
       return
     }
     this.tombstones.delete(key)
-    const hash = entryHash(key, encoded)
     if (current) xorInto(this.digest, current.hash)
     xorInto(this.digest, hash)
     this.stateBytes += size - (current?.size ?? 0)
     const frozen = freeze(value)
     this.entries.set(key, { value: frozen, version, hash, size })
     updates.push({ nodeId: this.nodeId, key, value: frozen, deleted: false })
+  }
+
+  private remove(key: string, current: ReplicaEntry, updates: UpdateEvent[]): void {
+    xorInto(this.digest, current.hash)
+    this.stateBytes -= current.size
+    this.entries.delete(key)
+    updates.push({ nodeId: this.nodeId, key, value: undefined, deleted: true })
   }
 
   private collectTombstones(): void {

@@ -14,6 +14,8 @@ export const TIMERS = {
   resendSuppressMs: 15,
   /** At most one snapshot per origin in this window: one serves every receiver. */
   snapshotMinIntervalMs: 100,
+  /** A receiver whose digest still differs after a snapshot asks again after 2, 4, 8... heartbeat intervals, at most this. */
+  snapshotRequestBackoffMaxMs: 60_000,
   /** A heartbeat this long after the last data datagram reveals a lost tail quickly. */
   tailHeartbeatMs: 25,
   /** Heartbeats carry a signature (and the public key) every n-th time, when a new peer

@@ -1,5 +1,6 @@
 import { DsnError } from '../errors'
 import { cbor } from '../wire/frame'
+import { keyProblem, toPlainValue, type PlainResult } from '../wire/plain-value'
 
 /** The CBOR encoding of `undefined`: marks a deleted key in a body. */
 export const TOMBSTONE = Uint8Array.of(0xf7)
@@ -12,26 +13,39 @@ export interface EncodedValue {
 
 export function encodeValue(value: unknown, maxValueBytes: number): EncodedValue {
   if (value === undefined) throw new DsnError('DSN_BAD_VALUE', 'value is undefined: use delete(key) to remove a key')
+  // The same check a receiver applies, first on what the user gave (depth, cycles, lone
+  // surrogates: cbor-x would overflow the stack or turn a surrogate into U+FFFD)...
+  const input = toPlainValue(value, Infinity)
+  if (!input.ok) throw new DsnError('DSN_BAD_VALUE', input.problem)
   let bytes: Uint8Array
-  let decoded: unknown
+  let decoded: PlainResult
   try {
-    // Encode what a reader will decode, so origin and replicas hash identical bytes.
-    decoded = cbor.decode(cbor.encode(value))
-    bytes = cbor.encode(decoded)
+    // ...then on what a reader will decode, so origin and replicas hold and hash identical bytes.
+    const sent = cbor.encode(input.value)
+    decoded = toPlainValue(cbor.decode(sent), 4 * sent.length + 1024)
+    if (!decoded.ok) throw new DsnError('DSN_BAD_VALUE', decoded.problem)
+    bytes = cbor.encode(decoded.value)
   } catch (err) {
+    if (err instanceof DsnError) throw err
     throw new DsnError('DSN_BAD_VALUE', `value cannot be encoded as CBOR: ${(err as Error).message}`)
   }
   if (bytes.length > maxValueBytes) {
     throw new DsnError('DSN_VALUE_TOO_LARGE', `value is ${bytes.length} bytes encoded; maxValueBytes is ${maxValueBytes}`)
   }
-  return { value: freeze(decoded), bytes }
+  return { value: freeze(decoded.value), bytes }
+}
+
+/** What every receiver makes of an encoded value: decode, then the shared validation. */
+export function decodeValue(bytes: Uint8Array): unknown {
+  const result = toPlainValue(cbor.decode(bytes), 4 * bytes.length + 1024)
+  if (!result.ok) throw new DsnError('DSN_BAD_VALUE', result.problem)
+  return result.value
 }
 
 export function checkKey(key: unknown, maxKeyBytes: number): string {
-  if (typeof key !== 'string' || key.length === 0) throw new DsnError('DSN_BAD_KEY', `key must be a non-empty string (got ${typeof key})`)
-  const length = Buffer.byteLength(key)
-  if (length > maxKeyBytes) throw new DsnError('DSN_BAD_KEY', `key is ${length} bytes; maxKeyBytes is ${maxKeyBytes}`)
-  return key
+  const problem = keyProblem(key, maxKeyBytes)
+  if (problem !== undefined) throw new DsnError('DSN_BAD_KEY', problem)
+  return key as string
 }
 
 /** Deep-freezes plain containers so a replica cannot be changed by a reader. */

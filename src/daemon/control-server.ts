@@ -137,7 +137,7 @@ export class ControlServer {
       const all: Record<string, JsonValue> = {}
       for (const id of node.peers()) {
         const state = node.state(id)
-        if (state) all[id] = toJson(state) ?? {}
+        if (state) Object.defineProperty(all, id, { value: toJson(state) ?? {}, enumerable: true })
       }
       return all
     }

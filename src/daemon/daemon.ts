@@ -7,7 +7,7 @@ import { ControlServer } from './control-server'
 import { startHttpServer, type HttpServer } from './http-hook'
 import type { Logger } from './logger'
 import type { RunSettings } from './run-config'
-import { claimSocketPath } from './socket-path'
+import { claimSocketPath, SocketPathError } from './socket-path'
 
 export interface DaemonDeps {
   startNode: (options: DsnOptions) => Promise<DsnNodeApi>
@@ -75,6 +75,10 @@ export class Daemon {
       control = await ControlServer.listen({ node, socketPath, logger, daemonInfo: () => daemon.info(), maxLineChars: 4 * config.maxValueBytes + 65536 })
     } catch (err) {
       await node.stop().catch(() => undefined)
+      // Two daemons that claimed a free path at the same instant: the later listen() loses.
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new SocketPathError('in-use', `another dsn daemon is answering on ${socketPath}; stop it first, or give this one its own --socket`)
+      }
       throw err
     }
     const daemon: Daemon = new Daemon(settings, node, control, deps)

@@ -92,6 +92,42 @@ export function parseEnv(env: NodeJS.ProcessEnv): EnvSettings {
   return settings
 }
 
+/**
+ * One warning per DSN_* variable nobody reads (a typo like DSN_NODEID is otherwise silently
+ * ignored), with the nearest known name when one is close.
+ */
+export function unknownEnvWarnings(env: NodeJS.ProcessEnv, extraKnown: readonly string[] = []): string[] {
+  const known = [...ENV_VARS.map((v) => v.name), ...extraKnown]
+  const out: string[] = []
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('DSN_') || known.includes(name)) continue
+    const near = closest(name, known)
+    out.push(`environment ${name} is not a dsn setting and is ignored${near ? `; did you mean ${near}?` : ''} (dsn run --help lists them)`)
+  }
+  return out
+}
+
+function closest(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined
+  let bestDistance = Infinity
+  for (const k of known) {
+    const d = editDistance(name, k)
+    if (d < bestDistance) [best, bestDistance] = [k, d]
+  }
+  // Within a third of the name's length after the DSN_ prefix: close enough to be a typo.
+  return bestDistance <= Math.max(2, Math.floor((name.length - 4) / 3)) ? best : undefined
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    row = next
+  }
+  return row[b.length]
+}
+
 function parseOne(v: EnvVar, raw: string): unknown {
   switch (v.kind) {
     case 'integer':

@@ -30,7 +30,7 @@ export function toJson(value: unknown): JsonValue | undefined {
   const out: { [key: string]: JsonValue } = {}
   for (const [key, item] of entries) {
     const json = toJson(item)
-    if (json !== undefined) out[String(key)] = json
+    if (json !== undefined) setMember(out, String(key), json)
   }
   return out
 }
@@ -48,6 +48,11 @@ export function fromJson(value: JsonValue): unknown {
     return new Uint8Array(Buffer.from(text, 'base64'))
   }
   const out: Record<string, unknown> = {}
-  for (const key of keys) out[key] = fromJson(value[key])
+  for (const key of keys) setMember(out, key, fromJson(value[key]))
   return out
+}
+
+/** `out[key] = v` would set the prototype for "__proto__": a key like any other here. */
+function setMember<T>(out: Record<string, T>, key: string, v: T): void {
+  Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true })
 }

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs'
 import * as path from 'node:path'
 import { resolveConfig, type DsnConfig } from '../config'
 import { DsnError } from '../errors'
-import { parseEnv } from './env'
+import { parseEnv, unknownEnvWarnings } from './env'
 import { HTTP_FIELDS, loadHttpSettings, type HttpSettings } from './http-config'
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger'
 import { socketPathFrom } from './socket-path'
@@ -34,7 +34,7 @@ export function loadRunSettings(flags: RunFlags, env: NodeJS.ProcessEnv): RunSet
   const fromEnv = parseEnv(env)
   const configPath = flags.config ?? fromEnv.config
   const file = configPath === undefined ? {} : readConfigFile(configPath)
-  const warnings: string[] = []
+  const warnings: string[] = unknownEnvWarnings(env)
 
   const fileOptions: Record<string, unknown> = { ...file }
   for (const field of DAEMON_FIELDS) delete fileOptions[field]
@@ -112,14 +112,25 @@ function readConfigFile(configPath: string): Record<string, unknown> {
   try {
     parsed = JSON.parse(text)
   } catch (err) {
-    // JSON.parse messages quote a little of the input, which could be the key: give only the position.
-    const where = /position \d+/.exec((err as Error).message)?.[0]
-    throw new DsnError('DSN_BAD_CONFIG', `config file ${configPath}: not valid JSON${where ? ` (at ${where})` : ''}`)
+    // JSON.parse messages quote a little of the input, which could be the key: give only the place.
+    throw new DsnError('DSN_BAD_CONFIG', `config file ${configPath}: not valid JSON (${jsonErrorPlace(text, err as Error)})`)
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new DsnError('DSN_BAD_CONFIG', `config file ${configPath}: must hold a JSON object of options`)
   }
   return parsed as Record<string, unknown>
+}
+
+/** "line L, column C" of a JSON.parse error (Node 18 gives a position, Node 20+ sometimes a line and column). */
+export function jsonErrorPlace(text: string, err: Error): string {
+  const lineColumn = /line (\d+) column (\d+)/.exec(err.message)
+  if (lineColumn) return `line ${lineColumn[1]}, column ${lineColumn[2]}`
+  const position = /position (\d+)/.exec(err.message)
+  // No position: the text ended early (e.g. "Unexpected end of JSON input").
+  const at = position ? Number(position[1]) : text.length
+  const before = text.slice(0, at).split('\n')
+  const what = position ? '' : 'unexpected end of the file at '
+  return `${what}line ${before.length}, column ${before[before.length - 1].length + 1}`
 }
 
 function readKeyFile(file: string, source: string): string {

@@ -3,10 +3,12 @@
 import { EventEmitter } from 'node:events'
 import { isIPv4 } from 'node:net'
 import * as os from 'node:os'
+import { randomInt } from 'node:crypto'
 import type { RemoteInfo } from 'node:dgram'
 import type { Packet } from 'dns-packet'
 import makeMdns = require('multicast-dns')
 import { DsnError } from '../errors'
+import { HostNameClaim } from './host-name'
 import { DiscoveredPeer, parseResponse, PeerTable } from './peers'
 import {
   announcement,
@@ -26,8 +28,6 @@ export type { DiscoveredPeer } from './peers'
 export interface MdnsOptions {
   /** IPv4 address of the interface to use. Default: every interface, advertising the first non-internal IPv4. */
   interfaceAddress?: string
-  /** Host name published as `<hostname>.local` in SRV/A. Default: os.hostname(). */
-  hostname?: string
   /** TTL of every published record, seconds. Default 120 (RFC 6762 section 10). */
   ttlSeconds?: number
   /** Most peers remembered at once; more are dropped and counted (stats.peersDropped). Default 1024. */
@@ -43,6 +43,8 @@ export interface MdnsStats {
   malformed: number
   /** New peers ignored because maxPeers were known. */
   peersDropped: number
+  /** Responses that held a record of our host name with other data (RFC 6762 section 9). */
+  hostNameConflicts: number
 }
 
 /** RFC 6762 section 8.3: the second announcement one second after the first. */
@@ -55,17 +57,20 @@ type MulticastDns = ReturnType<typeof makeMdns>
  * Advertises this node as `<nodeId>@<cluster>._dsn._udp.local` and browses for other nodes.
  * Events: 'peer' (DiscoveredPeer, every cluster: the caller filters), 'peer-gone'
  * ({ nodeId, cluster }), 'error' (Error; socket trouble after start, emitted only if listened to).
- * Deliberate simplifications: names are not probed (RFC 6762 section 8.1), as the node id is
- * already unique in its cluster; answers go out at once, without the 20-120 ms random delay of
- * section 6 for shared records, which matters only with hundreds of responders per query.
+ * The SRV target is a host name of the node's own (host-name.ts), probed before the records are
+ * announced and defended after. Deliberate simplification: answers go out at once, without the
+ * 20-120 ms random delay of section 6 for shared records, which matters only with hundreds of
+ * responders per query.
  */
 export class MdnsDiscovery extends EventEmitter {
-  readonly stats: MdnsStats = { queries: 0, responses: 0, malformed: 0, peersDropped: 0 }
+  readonly stats: MdnsStats = { queries: 0, responses: 0, malformed: 0, peersDropped: 0, hostNameConflicts: 0 }
   private readonly options: MdnsOptions
   private own: OwnRecords | undefined
   private table: PeerTable | undefined
   private mdns: MulticastDns | undefined
   private repeat: NodeJS.Timeout | undefined
+  private claim: HostNameClaim | undefined
+  private claimTimer: NodeJS.Timeout | undefined
   private starting: Promise<void> | undefined
   private stopping: Promise<void> | undefined
 
@@ -80,6 +85,16 @@ export class MdnsDiscovery extends EventEmitter {
   /** Our service instance name, e.g. `n1@lab._dsn._udp.local` (set by start()). */
   get instance(): string | undefined {
     return this.own?.instance
+  }
+
+  /** Our own host name (the SRV target), e.g. `dsn-n1-1a2b3c4d.local`; it changes on a conflict. */
+  get hostName(): string | undefined {
+    return this.claim?.name
+  }
+
+  /** Whether the host name is claimed (probed with no conflict) and our records announced. */
+  get claimed(): boolean {
+    return this.claim?.state === 'claimed'
   }
 
   /** The peers currently known. */
@@ -104,7 +119,9 @@ export class MdnsDiscovery extends EventEmitter {
   private async open(): Promise<void> {
     const address = advertisedAddress(this.options.interfaceAddress)
     const ttl = this.options.ttlSeconds ?? DEFAULT_TTL_SECONDS
-    const own = buildRecords(this.advert, this.options.hostname ?? os.hostname(), address, ttl)
+    const claim = new HostNameClaim(this.advert.nodeId, this.advert.cluster, address, () => randomInt(1 << 30) / (1 << 30), Date.now())
+    this.claim = claim
+    const own = buildRecords(this.advert, claim.name, address, ttl)
     this.own = own
     this.table = new PeerTable({ nodeId: this.advert.nodeId, cluster: this.advert.cluster, instance: own.instance }, this.options.maxPeers ?? DEFAULT_MAX_PEERS)
     const mdns = makeMdns({
@@ -137,21 +154,53 @@ export class MdnsDiscovery extends EventEmitter {
     mdns.on('query', (packet: Packet, rinfo: RemoteInfo) => this.guard(() => this.onQuery(packet, rinfo)))
     mdns.on('response', (packet: Packet, rinfo: RemoteInfo) => this.guard(() => this.onResponse(packet, rinfo)))
     if (this.stopping) return
-    this.send(announcement(own))
+    // Browsing needs no name of ours; announcing waits for the host name's claim.
     this.send(browseQuery())
+    this.driveClaim()
+  }
+
+  /** Feeds the claim the time, sends its probes, announces once claimed; one timer. */
+  private driveClaim(): void {
+    const claim = this.claim
+    if (!claim || !this.mdns || this.stopping) return
+    if (this.claimTimer) clearTimeout(this.claimTimer)
+    this.claimTimer = undefined
+    const now = Date.now()
+    for (const probe of claim.tick(now)) this.send(probe)
+    if (claim.takeClaimed()) this.announce(claim)
+    const next = claim.nextDeadline()
+    if (next !== Infinity) this.claimTimer = setTimeout(() => this.driveClaim(), Math.max(0, next - now))
+  }
+
+  /** RFC 6762 section 8.3: announce, and again one second later. */
+  private announce(claim: HostNameClaim): void {
+    const old = this.own
+    if (!old) return
+    const own = old.host === claim.name ? old : buildRecords(this.advert, claim.name, (old.a as { data: string }).data, (old.a as { ttl: number }).ttl)
+    if (own !== old) this.send(goodbye(old))
+    this.own = own
+    if (this.repeat) clearTimeout(this.repeat)
+    this.send(announcement(own))
     this.repeat = setTimeout(() => {
       this.repeat = undefined
-      this.send(announcement(own))
+      if (this.own === own && claim.state === 'claimed') this.send(announcement(own))
     }, ANNOUNCE_REPEAT_MS)
   }
 
   private async close(): Promise<void> {
     await this.starting?.catch(() => undefined)
     if (this.repeat) clearTimeout(this.repeat)
+    if (this.claimTimer) clearTimeout(this.claimTimer)
     this.repeat = undefined
+    this.claimTimer = undefined
     const mdns = this.mdns
     if (!mdns || !this.own) return
     this.mdns = undefined
+    // Records never announced (the claim still probing) need no goodbye.
+    if (this.claim?.state !== 'claimed' && this.claim?.renames === 0) {
+      await new Promise<void>((resolve) => mdns.destroy(() => resolve()))
+      return
+    }
     const bye = goodbye(this.own)
     await new Promise<void>((resolve) => mdns.respond(bye as makeMdns.ResponseOutgoingPacket, () => resolve()))
     await new Promise<void>((resolve) => mdns.destroy(() => resolve()))
@@ -160,6 +209,12 @@ export class MdnsDiscovery extends EventEmitter {
   private onQuery(packet: Packet, rinfo: RemoteInfo): void {
     this.stats.queries++
     if (!this.own) return
+    if (this.claim) {
+      this.claim.onQuery(packet, Date.now())
+      this.driveClaim()
+      // While probing, the name is not ours yet: answer nothing.
+      if (this.claim.state !== 'claimed') return
+    }
     const legacy = rinfo.port !== MDNS_PORT
     const reply = respondTo(this.own, packet, legacy)
     if (reply) this.send(reply, legacy ? { address: rinfo.address, port: rinfo.port } : undefined)
@@ -169,6 +224,14 @@ export class MdnsDiscovery extends EventEmitter {
     this.stats.responses++
     // RFC 6762 section 6: responses not sent from port 5353 are not mDNS and are ignored.
     if (rinfo.port !== MDNS_PORT || !this.table) return
+    if (this.claim) {
+      const before = this.claim.conflicts
+      this.claim.onResponse(packet, Date.now())
+      if (this.claim.conflicts > before) {
+        this.stats.hostNameConflicts++
+        this.driveClaim()
+      }
+    }
     const { observations, malformed } = parseResponse(packet, rinfo.address)
     this.stats.malformed += malformed
     const events = this.table.observe(observations, rinfo.address)

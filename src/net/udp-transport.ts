@@ -31,16 +31,13 @@ export class UdpTransport {
     let group: dgram.Socket | null = null
     try {
       if (options.multicast) {
-        unicast.setMulticastInterface(options.interfaceAddress)
-        unicast.setMulticastTTL(1) // link-local by design: a LAN tool, never routed
-        unicast.setMulticastLoopback(true) // other nodes on this host must hear us
+        multicastStep(`setMulticastInterface ${options.interfaceAddress}`, () => unicast.setMulticastInterface(options.interfaceAddress))
+        multicastStep('setMulticastTTL 1', () => unicast.setMulticastTTL(1)) // link-local by design: a LAN tool, never routed
+        multicastStep('setMulticastLoopback', () => unicast.setMulticastLoopback(true)) // other nodes on this host must hear us
         group = dgram.createSocket({ type: 'udp4', reuseAddr: true })
         await bind(group, options.port, 'port')
-        try {
-          group.addMembership(options.group, options.interfaceAddress)
-        } catch (err) {
-          throw new DsnError('DSN_NO_INTERFACE', `cannot join ${options.group} on ${options.interfaceAddress}: ${(err as Error).message}`)
-        }
+        const joined = group
+        multicastStep(`joining ${options.group} on ${options.interfaceAddress}`, () => joined.addMembership(options.group, options.interfaceAddress))
       }
     } catch (err) {
       unicast.close()
@@ -87,6 +84,35 @@ export class UdpTransport {
     const closing = [this.unicastSocket, this.groupSocket].filter((s): s is dgram.Socket => s !== null)
     await Promise.all(closing.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
   }
+}
+
+/**
+ * A multicast socket option the platform refuses (ENOPROTOOPT under qemu-user, EADDRNOTAVAIL
+ * when the interface lost its address, ENODEV, EINVAL...): say what failed and the settings
+ * that avoid multicast altogether.
+ */
+function multicastStep(what: string, step: () => void): void {
+  try {
+    step()
+  } catch (err) {
+    throw multicastSetupError(what, err as Error)
+  }
+}
+
+export function multicastSetupError(what: string, err: Error): DsnError {
+  const e = err as NodeJS.ErrnoException
+  // Node puts the errno in the message of setMulticastInterface/addMembership errors, not always in `code`.
+  const code = e.code ?? /\b(E[A-Z]+)\b/.exec(e.message)?.[1]
+  const why = code === 'ENOPROTOOPT'
+    ? 'this platform or emulator (e.g. qemu-user) does not support that multicast option'
+    : code === 'EADDRNOTAVAIL' || code === 'ENODEV'
+      ? 'the interface has no such IPv4 address or no multicast (check config.interface)'
+      : e.message
+  return new DsnError(
+    'DSN_SOCKET',
+    `multicast setup failed (${what}: ${code ?? e.message}): ${why}. Without multicast, set multicast: false ` +
+      '(DSN_MULTICAST=false) and list the other nodes in staticPeers (DSN_STATIC_PEERS=host:port,...); mdns: false too if mDNS cannot pass',
+  )
 }
 
 function bind(socket: dgram.Socket, port: number, field: string): Promise<void> {

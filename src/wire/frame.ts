@@ -1,5 +1,5 @@
 import { Encoder } from 'cbor-x'
-import { isPlainValue } from './plain-value'
+import { toPlainValue } from './plain-value'
 import { DIGEST_BYTES, MessageType } from './constants'
 
 /**
@@ -72,8 +72,9 @@ export interface PeersFrame extends FrameHeader {
 export type Frame = PeersFrame | HeartbeatFrame | DataFrame | NackFrame | PingFrame | GoodbyeFrame | MessageFrame | AckFrame
 
 // Plain JS values only: no records or structured-clone tags, so other implementations can
-// decode with any CBOR library.
-export const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0])
+// decode with any CBOR library. Maps decode as Maps (cbor-x would rename a "__proto__" member
+// of an object): toPlainValue() turns them into plain objects.
+export const cbor = new Encoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0])
 
 export function encodeFrame(frame: Frame): Uint8Array {
   const head = [frame.type, frame.origin, frame.incarnation, frame.packet]
@@ -159,10 +160,12 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     case MessageType.Goodbye:
       expectLength(f, 4)
       return { type, ...head }
-    case MessageType.Message:
+    case MessageType.Message: {
       expectLength(f, 7)
-      if (!isPlainValue(f[6], 4 * bytes.length + 1024)) throw new FrameError('malformed-value')
-      return { type, ...head, to: id(f[4], 'to'), messageId: uint(f[5]), data: f[6] }
+      const data = toPlainValue(f[6], 4 * bytes.length + 1024)
+      if (!data.ok) throw new FrameError('malformed-value')
+      return { type, ...head, to: id(f[4], 'to'), messageId: uint(f[5]), data: data.value }
+    }
     case MessageType.Ack:
       expectLength(f, 6)
       return { type, ...head, to: id(f[4], 'to'), messageId: uint(f[5]) }

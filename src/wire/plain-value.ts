@@ -1,42 +1,126 @@
 /**
- * What a decoded value may be: plain data, as an honest encoder produces. Refuses cycles and
- * shared-reference bombs (CBOR tags 28/29 let 171 bytes expand to megabytes), class instances
- * (Error and RegExp from exotic tags, or anything with its own prototype), and nesting deeper than MAX_DEPTH. `budget` bounds
- * the expanded size: one unit per node plus the length of each string and byte string.
+ * The one validation of state keys and values, used by the writer (set(), send()) and by
+ * every receiver (delta and snapshot bodies, direct messages), so a node never accepts what
+ * a peer would refuse. What every node holds is plain data:
+ * - null, booleans, numbers, bigints, well-formed strings, Dates, `undefined` inside containers;
+ * - bytes as `Uint8Array` (never a Node `Buffer`, which is what cbor-x hands out), copied so
+ *   a held value shares no memory with a datagram; other typed arrays likewise copied;
+ * - arrays, and objects built member by member with defineProperty, so a member named
+ *   `__proto__` stays a member (cbor-x renames it `__proto_`: we decode maps as Maps instead);
+ *   a CBOR map's number/boolean/null keys become strings, as JSON would; a Set becomes an array.
+ * Refused: cycles, shared-reference bombs (over `budget`), class instances, functions,
+ * symbols, strings that are not well-formed Unicode (a lone UTF-16 surrogate would arrive as
+ * U+FFFD: the receiver would hold another string) and nesting deeper than MAX_DEPTH.
+ * The walk is recursive but never deeper than MAX_DEPTH + 1, so depth 2000 is a clean refusal.
  */
-export function isPlainValue(value: unknown, budget: number): boolean {
+export const MAX_DEPTH = 64
+
+export type PlainResult = { ok: true; value: unknown } | { ok: false; problem: string }
+
+/** `budget`: one unit per node plus the length of each string and byte string. */
+export function toPlainValue(value: unknown, budget: number): PlainResult {
   let remaining = budget
   const ancestors = new Set<object>()
-  const walk = (v: unknown, depth: number): boolean => {
-    if (--remaining < 0 || depth > MAX_DEPTH) return false
+  const path: Array<string | number> = []
+  let problem = ''
+  const fail = (why: string): undefined => {
+    problem = `${pathText(path)}${why}`
+    return undefined
+  }
+  const walk = (v: unknown, depth: number): { v: unknown } | undefined => {
+    if (--remaining < 0) return fail(`expands beyond ${budget} units (shared references?)`)
+    if (depth > MAX_DEPTH) return fail(`is nested deeper than ${MAX_DEPTH} levels`)
     switch (typeof v) {
       case 'string':
         remaining -= v.length
-        return remaining >= 0
+        if (remaining < 0) return fail(`expands beyond ${budget} units`)
+        if (!isWellFormed(v)) return fail('is a string that is not well-formed Unicode (lone UTF-16 surrogate)')
+        return { v }
       case 'number': case 'boolean': case 'bigint': case 'undefined':
-        return true
+        return { v }
       case 'object':
         break
       default:
-        return false
+        return fail(`is a ${typeof v}, not plain data`)
     }
-    if (v === null) return true
+    if (v === null) return { v }
     if (ArrayBuffer.isView(v)) {
       remaining -= v.byteLength
-      return remaining >= 0
+      if (remaining < 0) return fail(`expands beyond ${budget} units`)
+      if (v instanceof DataView) return fail('is a DataView, not plain data')
+      const typed = v as unknown as Uint8Array
+      return { v: v instanceof Uint8Array ? new Uint8Array(typed) : typed.slice() }
     }
-    if (v instanceof Date) return true
+    if (v instanceof Date) return { v: new Date(v.getTime()) }
+    if (ancestors.has(v)) return fail('holds a cycle')
     const proto = Object.getPrototypeOf(v)
-    const container = Array.isArray(v) || v instanceof Map || v instanceof Set || proto === Object.prototype || proto === null
-    if (!container || ancestors.has(v)) return false
     ancestors.add(v)
-    // A Map with non-string keys (and a Set) is what the encoder makes of a user's Map or Set.
-    const inners = v instanceof Map ? [...v.keys(), ...v.values()] : v instanceof Set ? [...v] : Object.values(v)
-    for (const inner of inners) if (!walk(inner, depth + 1)) return false
+    let out: unknown
+    if (Array.isArray(v) || v instanceof Set) {
+      const list: unknown[] = []
+      let i = 0
+      for (const inner of v as Iterable<unknown>) {
+        path.push(i++)
+        const r = walk(inner, depth + 1)
+        if (!r) return undefined
+        path.pop()
+        list.push(r.v)
+      }
+      out = list
+    } else if (v instanceof Map || proto === Object.prototype || proto === null) {
+      const obj: Record<string, unknown> = {}
+      const pairs = v instanceof Map ? v.entries() : Object.entries(v)
+      for (const [k, inner] of pairs as Iterable<[unknown, unknown]>) {
+        const key = memberName(k)
+        if (key === undefined) return fail(`has a map key of type ${typeof k}: keys are strings (numbers become strings)`)
+        if (!isWellFormed(key)) return fail('has a member name that is not well-formed Unicode (lone UTF-16 surrogate)')
+        remaining -= key.length
+        path.push(key)
+        const r = walk(inner, depth + 1)
+        if (!r) return undefined
+        path.pop()
+        Object.defineProperty(obj, key, { value: r.v, enumerable: true, writable: true, configurable: true })
+      }
+      out = obj
+    } else {
+      return fail(`is a ${proto?.constructor?.name ?? 'class'} instance, not plain data`)
+    }
     ancestors.delete(v)
-    return true
+    return { v: out }
   }
-  return walk(value, 0)
+  const result = walk(value, 0)
+  return result ? { ok: true, value: result.v } : { ok: false, problem }
 }
 
-const MAX_DEPTH = 64
+export function isPlainValue(value: unknown, budget: number): boolean {
+  return toPlainValue(value, budget).ok
+}
+
+/** Why `key` cannot be a state key, or undefined when it can. */
+export function keyProblem(key: unknown, maxKeyBytes: number): string | undefined {
+  if (typeof key !== 'string') return `key must be a string (got ${key === null ? 'null' : typeof key})`
+  if (key.length === 0) return `key must not be empty: a key is 1 to ${maxKeyBytes} bytes of UTF-8`
+  if (!isWellFormed(key)) return 'key is not well-formed Unicode (it holds a lone UTF-16 surrogate, e.g. a cut emoji)'
+  const length = Buffer.byteLength(key)
+  if (length > maxKeyBytes) return `key is ${length} bytes (UTF-8); maxKeyBytes is ${maxKeyBytes}`
+  return undefined
+}
+
+/** No lone surrogate: in a `u` regex a paired surrogate is one code point and does not match. */
+const LONE_SURROGATE = /\p{Surrogate}/u
+
+export function isWellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text)
+}
+
+function memberName(k: unknown): string | undefined {
+  if (typeof k === 'string') return k
+  if (typeof k === 'number' || typeof k === 'bigint' || typeof k === 'boolean' || k === null) return String(k)
+  return undefined
+}
+
+function pathText(path: ReadonlyArray<string | number>): string {
+  let out = 'value'
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : /^[A-Za-z_$][\w$]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`
+  return `${out} `
+}

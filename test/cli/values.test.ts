@@ -1,5 +1,5 @@
 import t from 'tap'
-import { columns, formatValue, parseCliValue } from '../../src/cli/values'
+import { columns, formatValue, jsonLine, parseCliValue } from '../../src/cli/values'
 import { fromJson, toJson } from '../../src/daemon/json-values'
 
 t.test('values parse as JSON when they are JSON, else as strings', async (t) => {
@@ -50,4 +50,12 @@ t.test('output formats', async (t) => {
   t.equal(formatValue(undefined), '')
   t.equal(columns([['a', 'xx', 'end'], ['long', 'y', 'z']]), 'a     xx  end\nlong  y   z\n')
   t.equal(columns([]), '')
+})
+
+t.test('__proto__ survives the CLI both ways (issue 14)', async (t) => {
+  const parsed = parseCliValue('{"__proto__":{"x":1}}') as Record<string, unknown>
+  t.same(Object.keys(parsed), ['__proto__'], 'dsn set KEY \'{"__proto__":...}\' keeps the member')
+  t.equal(Object.getPrototypeOf(parsed), Object.prototype)
+  const state = JSON.parse('{"__proto__":{"__proto__":2}}') as Record<string, unknown>
+  t.equal(jsonLine(state), '{"__proto__":{"__proto__":2}}\n', 'dsn get --json prints it')
 })

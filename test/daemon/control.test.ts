@@ -126,3 +126,21 @@ t.test('watch streams updates and peer events; close tells watchers "stopping"',
   t.throws(() => statSync(socketPath), { code: 'ENOENT' }, 'close removes the socket file')
   t.equal(node.listenerCount('update'), 0, 'close unsubscribes from the node')
 })
+
+t.test('__proto__ is a key and a member like any other in the daemon JSON (issue 14)', async (t) => {
+  const { node, socketPath } = await setup(t)
+  const lines = await rawExchange(socketPath, [
+    '{"op":"set","key":"__proto__","value":{"__proto__":{"x":1},"raw":{"$bytes":"AQI="}},"id":1}',
+    '{"op":"get","node":"@","id":2}',
+    '{"op":"get","id":3}',
+    '{"op":"get","key":"__proto__","id":4}',
+  ].join('\n') + '\n', 4)
+  const stored = node.get('kitchen', '__proto__') as Record<string, unknown>
+  t.same(Object.keys(stored), ['__proto__', 'raw'], 'the node got a member named __proto__')
+  t.equal(Object.getPrototypeOf(stored), Object.prototype)
+  t.equal((stored.raw as Uint8Array).constructor, Uint8Array, 'bytes arrive as a Uint8Array')
+  const value = '{"__proto__":{"x":1},"raw":{"$bytes":"AQI="}}'
+  t.equal(lines[1], `{"id":2,"ok":true,"result":{"__proto__":${value}}}`, 'get @ lists the key __proto__')
+  t.equal(lines[2], `{"id":3,"ok":true,"result":{"kitchen":{"__proto__":${value}}}}`, 'get (all nodes) too')
+  t.equal(lines[3], `{"id":4,"ok":true,"result":${value}}`)
+})

@@ -90,3 +90,18 @@ t.test('credential dir: environment, file, then $STATE_DIRECTORY, then ~/.dsn/<n
   t.same(loadIdentitySettings({ config: path.join(dir, 'plain.json') }, {}).nodeId, 'n1', 'dsn id needs no key')
   t.match(loadIdentitySettings({ config: path.join(dir, 'plain.json') }, {}).credentialDir, /\.dsn\/n1$/)
 })
+
+t.test('JSON errors give line and column; unknown DSN_* variables a warning with a did-you-mean (issue 14)', async (t) => {
+  const dir = files(t, {
+    'two-lines.json': `{\n  "networkKey": "${KEY}",\n  "port": 5000,,\n}`,
+    'cut.json': `{\n  "networkKey": "${KEY}"`,
+  })
+  t.throws(() => loadRunSettings({ config: path.join(dir, 'two-lines.json') }, {}), { message: /not valid JSON \(line 3, column 16\)$/ })
+  t.throws(() => loadRunSettings({ config: path.join(dir, 'cut.json') }, {}), { message: /not valid JSON \((unexpected end of the file at )?line 2, column 83\)$/ })
+  const s = loadRunSettings({}, { DSN_NETWORK_KEY: KEY, DSN_NODEID: 'kitchen', DSN_HEARTBEAT_MS: '500', DSN_WHATEVER_ELSE: '1' })
+  t.same(s.warnings, [
+    'environment DSN_HEARTBEAT_MS is not a dsn setting and is ignored (dsn run --help lists them)',
+    'environment DSN_NODEID is not a dsn setting and is ignored; did you mean DSN_NODE_ID? (dsn run --help lists them)',
+    'environment DSN_WHATEVER_ELSE is not a dsn setting and is ignored (dsn run --help lists them)',
+  ])
+})

@@ -5,6 +5,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync, statSync, writeFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { tempDir } from './fakes'
+import { socketAnswers } from '../../src/daemon/socket-path'
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'fake-daemon.ts')
 const KEY = '7a'.repeat(32)
@@ -105,3 +106,40 @@ t.test('a crash removes the socket and exits 1', async (t) => {
   t.match(p.logs.find((l) => l.msg === 'crash'), { level: 'error', error: { message: 'simulated crash' } })
   t.notOk(existsSync(socketPath))
 })
+
+t.test('two daemons started at the same instant on one socket: one serves, the other exits 5 with the message (issue 14)', async (t) => {
+  const rounds = 6
+  for (let round = 0; round < rounds; round++) {
+    const { socketPath, env } = setup(t)
+    const pair = [start(t, [], env), start(t, [], env)]
+    const first = await Promise.race(pair.map((p, i) => p.exit.then(() => i)))
+    const loser = pair[first]
+    const winner = pair[1 - first]
+    t.equal(await loser.exit, 5, `round ${round}: the loser exits 5`)
+    t.match(loser.stderr(), new RegExp(`another dsn daemon is answering on ${socketPath}`), `round ${round}: with the clear message`)
+    t.notMatch(loser.stderr(), /EADDRINUSE/, `round ${round}: no raw EADDRINUSE`)
+    await winner.waitFor('started')
+    t.ok(await socketAnswers(socketPath), `round ${round}: the winner answers on the socket`)
+    winner.child.kill('SIGTERM')
+    t.equal(await winner.exit, 0)
+  }
+})
+
+t.test('a closed stdout does not stop the daemon: it logs to stderr and keeps serving (issue 14)', async (t) => {
+  const { socketPath, env } = setup(t)
+  const p = start(t, [], env)
+  await p.waitFor('started')
+  p.child.stdout.destroy() // what `dsn run | head -c 300` does once head has its bytes
+  p.child.kill('SIGHUP') // makes the daemon log a line, which now meets a closed pipe
+  await until(() => /stdout-closed/.test(p.stderr()))
+  t.match(p.stderr(), /"msg":"stdout-closed"/, 'says so on stderr')
+  t.ok(await socketAnswers(socketPath), 'still serving on its socket')
+  p.child.kill('SIGTERM')
+  t.equal(await p.exit, 0, 'SIGTERM still ends it cleanly')
+  t.match(p.stderr(), /"msg":"stopped"/, 'with its goodbye logged to stderr')
+  t.notOk(existsSync(socketPath), 'and the socket removed')
+})
+
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !check(); i++) await new Promise((r) => setTimeout(r, 50))
+}

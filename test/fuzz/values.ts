@@ -93,3 +93,58 @@ export function hostileCbor(d: Dice): Uint8Array {
     }
   }
 }
+
+/**
+ * Keys at the edges of what a node accepts (issue 14): empty, at and over maxKeyBytes in
+ * UTF-8, emoji whole and cut in half (a lone surrogate), `__proto__` and other prototype names.
+ */
+export function edgeKey(d: Dice, maxKeyBytes: number): string {
+  switch (d.int(9)) {
+    case 0: return ''
+    case 1: return 'k'.repeat(maxKeyBytes - 1 + d.int(3))
+    case 2: return 'é'.repeat(Math.floor(maxKeyBytes / 2) - 1 + d.int(3))
+    case 3: return '😀'.slice(0, 1) + '-temp'
+    case 4: return 'temp-' + '😀'.slice(1)
+    case 5: return d.pick(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])
+    case 6: return '😀'.repeat(d.range(1, 40))
+    case 7: return `sensor/${d.int(1000)}`
+    default: return d.id() || 'k'
+  }
+}
+
+/**
+ * Values at the edges (issue 14): nesting around the depth limit, lone surrogates in strings and
+ * member names, `__proto__` members, bytes as Buffer and Uint8Array, Maps with number keys,
+ * Sets, Dates, class instances, and ordinary state values.
+ */
+export function edgeValue(d: Dice, depth = 0): unknown {
+  switch (d.int(depth > 3 ? 8 : 14)) {
+    case 0: return nested(d.range(60, 70), stateValue(d, 3))
+    case 1: return d.pick(['\ud800', 'ok\udfff', '😀'.slice(0, 1), '😀', 'e\u0301'])
+    case 2: return Buffer.from(d.bytes(d.int(8)))
+    case 3: return new Uint8Array(d.bytes(d.int(8)))
+    case 4: return d.chance(0.5) ? new Date(d.int(2 ** 40)) : null
+    case 5: return d.pick([0, -0, 1.5, NaN, Infinity, 2 ** 53, -(2 ** 31), 10n, 2n ** 70n])
+    case 6: return stateValue(d)
+    case 7: return 'x'.repeat(d.int(50))
+    case 8: return nested(d.pick([63, 64, 65, 2000]), 1)
+    case 9: return memberwise([['__proto__', edgeValue(d, depth + 1)], ['a', edgeValue(d, depth + 1)]])
+    case 10: return new Map<unknown, unknown>([[d.int(5), edgeValue(d, depth + 1)], ['s', edgeValue(d, depth + 1)]])
+    case 11: return new Set([edgeValue(d, depth + 1), d.int(3)])
+    case 12: return memberwise([[d.pick(['\udc00', 'ok', '__proto__']), edgeValue(d, depth + 1)]])
+    default: return Array.from({ length: d.int(4) }, () => edgeValue(d, depth + 1))
+  }
+}
+
+function nested(levels: number, leaf: unknown): unknown {
+  let v = leaf
+  for (let i = 0; i < levels; i++) v = [v]
+  return v
+}
+
+/** An object whose members are set with defineProperty, as JSON.parse does ("__proto__" stays a member). */
+function memberwise(entries: Array<[string, unknown]>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of entries) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true })
+  return out
+}

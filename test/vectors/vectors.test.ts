@@ -101,6 +101,7 @@ t.test('identity, state digest and bodies', async (t) => {
   t.same(decodeBody(bytes(V.bodies.delta), 128), {
     kind: BodyKind.Delta,
     entries: [['temperature', 21.5], ['humidity', 40], ['old', undefined]],
+    refused: [],
   })
   t.same(decodeBody(bytes(V.bodies.snapshot), 128)?.kind, BodyKind.Snapshot)
 })

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { decodeBody, encodeBody, type BodyEntry } from '../../src/core/body'
 import { entryHash } from '../../src/core/digest'
-import { checkKey, encodeValue, TOMBSTONE } from '../../src/core/values'
+import { checkKey, decodeValue, encodeValue, TOMBSTONE } from '../../src/core/values'
 import { DsnError } from '../../src/errors'
 import { BodyKind } from '../../src/wire/constants'
 import { cbor } from '../../src/wire/frame'
@@ -24,10 +24,10 @@ const entry = (key: string, value: unknown): BodyEntry => ({ key, bytes: encodeV
 t.test('values: what readers get is what a replica decodes', async (t) => {
   for (const [name, value] of values) {
     const { value: read, bytes } = encodeValue(value, 1 << 20)
-    t.same(read, cbor.decode(bytes), `${name}: value = decode(bytes)`)
+    t.same(read, decodeValue(bytes), `${name}: value = decode(bytes)`)
     // The replica hashes cbor.encode(decoded value); the origin hashes `bytes`: they must agree.
-    t.equal(hex(cbor.encode(cbor.decode(bytes))), hex(bytes), `${name}: canonical (re-encoding is a fixed point)`)
-    t.equal(hex(entryHash('k', cbor.encode(cbor.decode(bytes)))), hex(entryHash('k', bytes)), `${name}: same digest entry on both sides`)
+    t.equal(hex(cbor.encode(decodeValue(bytes))), hex(bytes), `${name}: canonical (re-encoding is a fixed point)`)
+    t.equal(hex(entryHash('k', cbor.encode(decodeValue(bytes)))), hex(entryHash('k', bytes)), `${name}: same digest entry on both sides`)
     // Typed arrays cannot be frozen in JS: byte values are the one thing a reader could mutate.
     if (typeof read === 'object' && read !== null && !ArrayBuffer.isView(read)) t.ok(Object.isFrozen(read), `${name}: frozen`)
   }
@@ -71,7 +71,7 @@ t.test('bodies round-trip, and are plain CBOR arrays', async (t) => {
     t.equal(decoded?.kind, kind)
     t.same(decoded?.entries.map(([k]) => k), values.map(([k]) => k), 'keys in order')
     decoded?.entries.forEach(([key, value], i) => t.same(value, encodeValue(values[i][1], 1 << 20).value, key))
-    const generic = cbor.decode(bytes) as unknown[]
+    const generic = decodeValue(bytes) as unknown[]
     t.equal(generic.length, 1 + 2 * entries.length, 'any CBOR library reads one flat array')
     t.equal(generic[0], kind)
   }
@@ -94,8 +94,8 @@ t.test('tombstones', async (t) => {
   t.equal(hex(TOMBSTONE), 'f7', 'CBOR undefined')
   const bytes = encodeBody(BodyKind.Delta, [entry('kept', 1), { key: 'gone', bytes: TOMBSTONE }, entry('null is a value', null)])
   t.equal(hex(bytes), '8700646b65707401' + '64676f6e65f7' + '6f6e756c6c20697320612076616c7565f6')
-  t.same(decodeBody(bytes, MAX_KEY), { kind: BodyKind.Delta, entries: [['kept', 1], ['gone', undefined], ['null is a value', null]] })
-  t.same(decodeBody(encodeBody(BodyKind.Snapshot, []), MAX_KEY), { kind: BodyKind.Snapshot, entries: [] }, 'an empty snapshot: the state is empty')
+  t.same(decodeBody(bytes, MAX_KEY), { kind: BodyKind.Delta, entries: [['kept', 1], ['gone', undefined], ['null is a value', null]], refused: [] })
+  t.same(decodeBody(encodeBody(BodyKind.Snapshot, []), MAX_KEY), { kind: BodyKind.Snapshot, entries: [], refused: [] }, 'an empty snapshot: the state is empty')
 })
 
 t.test('bad bodies return undefined', async (t) => {
@@ -110,11 +110,6 @@ t.test('bad bodies return undefined', async (t) => {
     ['kind 2', cbor.encode([2, 'a', 1])],
     ['kind as string', cbor.encode(['0', 'a', 1])],
     ['kind as float', cbor.encode([0.5, 'a', 1])],
-    ['number key', cbor.encode([0, 1, 1])],
-    ['bytes key', cbor.encode([0, Uint8Array.of(97), 1])],
-    ['empty key', cbor.encode([0, '', 1])],
-    ['key over maxKeyBytes', cbor.encode([0, 'k'.repeat(MAX_KEY + 1), 1])],
-    ['key over maxKeyBytes in UTF-8', cbor.encode([0, 'é'.repeat(MAX_KEY / 2 + 1), 1])],
     ['a frame, not a body', cbor.encode([5, 'a', 1, 1])],
   ]
   for (const [name, bytes] of bad) t.equal(decodeBody(bytes, MAX_KEY), undefined, name)
@@ -122,10 +117,31 @@ t.test('bad bodies return undefined', async (t) => {
   t.ok(decodeBody(cbor.encode([1]), MAX_KEY), 'a snapshot with no entries is fine')
 })
 
+t.test('a bad entry is refused alone: the rest of its body is kept', async (t) => {
+  const bad: Array<[string, unknown, unknown]> = [
+    ['number key', 1, 1],
+    ['bytes key', Uint8Array.of(97), 1],
+    ['empty key', '', 1],
+    ['key over maxKeyBytes', 'k'.repeat(MAX_KEY + 1), 1],
+    ['key over maxKeyBytes in UTF-8', 'é'.repeat(MAX_KEY / 2 + 1), 1],
+    ['value nested 65 deep', 'deep', JSON.parse('['.repeat(66) + ']'.repeat(66))],
+    ['a class instance (CBOR tag 27, Error)', 'err', new Error('x')],
+  ]
+  for (const [name, key, value] of bad) {
+    const body = decodeBody(cbor.encode([0, 'before', 1, key, value, 'after', 2]), MAX_KEY)
+    t.same(body?.entries, [['before', 1], ['after', 2]], `${name}: the other entries are kept`)
+    t.equal(body?.refused.length, 1, `${name}: one entry refused`)
+  }
+  const long = decodeBody(cbor.encode([0, 'k'.repeat(MAX_KEY + 1), 1]), MAX_KEY)?.refused[0]
+  t.equal(long?.key, 'k'.repeat(MAX_KEY + 1), 'a sound key only too long for us is kept for the digest')
+})
+
 // Known src bug (reported, not fixed here): cbor-x decodes CBOR shared references (tags 28/29),
 // so 6 bytes make a cyclic value; Replica.write() then re-encodes it to hash it and overflows
 // the stack, an exception thrown out of Engine.receive. A DAG of shared references likewise
 // expands ~171 bytes into megabytes when re-encoded.
 t.test('bodies with shared-reference tags are refused', async (t) => {
-  t.equal(decodeBody(Buffer.from('8300616bd81c81d81d00', 'hex'), MAX_KEY), undefined, '[0, "k", <array containing itself>]')
+  const body = decodeBody(Buffer.from('8300616bd81c81d81d00', 'hex'), MAX_KEY)
+  t.same(body?.entries, [], '[0, "k", <array containing itself>]: not kept')
+  t.match(body?.refused[0]?.problem, /cycle/, 'refused as a cycle')
 })

@@ -60,6 +60,7 @@ export const run: Command = {
       io.err(`dsn run: ${err instanceof Error ? err.message : String(err)}\n`)
       return code
     }
+    io.onStdoutClosed?.(() => logger.warn('stdout-closed', { then: 'logging to stderr; still serving' }))
     const exit = await daemon.done
     return exit.error ? 1 : 0
   },
