@@ -7,6 +7,8 @@ export interface CliIo {
   out(text: string): void
   err(text: string): void
   env: NodeJS.ProcessEnv
+  /** Standard input (`dsn set --stdin`); process.stdin when absent. */
+  stdin?: NodeJS.ReadableStream
 }
 
 export interface Identity {
