@@ -75,6 +75,10 @@ export class Daemon {
       throw err
     }
     const daemon: Daemon = new Daemon(settings, node, control, deps)
+    if (node.restored) {
+      for (const warning of node.restored.warnings) logger.warn('state-not-restored', { warning })
+      logger.info('state-restored', { file: node.restored.file, keys: node.restored.keys })
+    }
     daemon.logEvents()
     if (deps.handleSignals) daemon.installHandlers()
     logger.info('started', { nodeId: node.nodeId, publicKey: node.publicKey, startupMs: Math.round(performance.now() - startedAt), sinceProcessStartMs: Math.round(performance.now()) })
@@ -208,6 +212,7 @@ function describeConfig(config: DsnConfig): Record<string, unknown> {
     multicast: config.multicast,
     mdns: config.mdns,
     credentialDir: config.credentialDir,
+    persistPath: config.persistPath ?? null,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     peerTimeoutMs: config.peerTimeoutMs,
     allowedKeys: config.allowedKeys.length,

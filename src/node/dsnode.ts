@@ -11,9 +11,10 @@ import { chooseInterface, type ChosenInterface } from '../net/interfaces'
 import { UdpTransport } from '../net/udp-transport'
 import { loadOrCreateIdentity } from '../seal/identity'
 import { PROTOCOL_VERSION } from '../wire/constants'
-import type { DsnNodeApi } from './api'
+import type { DsnNodeApi, RestoreReport } from './api'
 import { loadPinned, nextIncarnation, savePinned } from './credentials'
 import type { NodeStatus } from './events'
+import { restoreOwnState, StateSaver } from './own-state-file'
 
 const systemRandom: RandomSource = { next: Math.random, bytes: (n) => new Uint8Array(randomBytes(n)) }
 
@@ -28,6 +29,8 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
   private inFlight: Array<Promise<void>> = []
   private stopping: Promise<void> | null = null
   private mdns: MdnsDiscovery | null = null
+  private saver: StateSaver | null = null
+  restored: RestoreReport | undefined
 
   private constructor(
     private readonly engine: Engine,
@@ -60,6 +63,11 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
       staticPeers,
     })
     node = new DSNode(engine, transport, config, identity.publicKeyHex, iface)
+    if (config.persistPath !== undefined) {
+      // Before the first pump: the restored values go out in the new incarnation's first datagrams.
+      node.restored = restoreOwnState(engine, config.persistPath)
+      node.saver = new StateSaver(engine, config.persistPath, config.persistIntervalMs, (err) => node?.emitError(err))
+    }
     if (config.mdns) await node.startMdns(transport.unicastPort)
     node.pump()
     return node
@@ -71,6 +79,7 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
 
   set(key: string, value: unknown): void {
     this.engine.set(key, value)
+    this.saver?.changed()
     this.schedule()
   }
 
@@ -80,7 +89,10 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
 
   delete(key: string): boolean {
     const deleted = this.engine.delete(key)
-    if (deleted) this.schedule()
+    if (deleted) {
+      this.saver?.changed()
+      this.schedule()
+    }
     return deleted
   }
 
@@ -136,6 +148,7 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
   }
 
   private async shutdown(): Promise<void> {
+    this.saver?.flush()
     this.engine.stop(performance.now())
     this.pump()
     if (this.timer) clearTimeout(this.timer)

@@ -217,6 +217,7 @@ class Restart(unittest.TestCase):
         # Same Client object: its old connection is dead, the request reconnects by itself.
         c.set("after-restart", 2)
         self.assertEqual(c.get("@", "after-restart"), 2)
+        self.assertEqual(c.get("@", "before"), 1, "the daemon kept its own state across the restart")
         kinds = []
         while "after-restart" not in kinds:
             e = got.get(timeout=20)
