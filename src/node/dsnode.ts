@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks'
 import { parseHostPort, resolveConfig, type DsnConfig, type DsnOptions } from '../config'
 import { Engine } from '../core/engine'
 import type { RandomSource } from '../core/types'
-import { MdnsDiscovery } from '../discovery/mdns'
+import type { MdnsDiscovery } from '../discovery/mdns'
 import { DsnError } from '../errors'
 import { chooseInterface, type ChosenInterface } from '../net/interfaces'
 import { UdpTransport } from '../net/udp-transport'
@@ -162,6 +162,8 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
   }
 
   private async startMdns(unicastPort: number): Promise<void> {
+    // Lazy: mDNS (dns-packet, multicast-dns: about 40 KB of code) is evaluated only when enabled.
+    const { MdnsDiscovery } = require('../discovery/mdns') as typeof import('../discovery/mdns')
     const mdns = new MdnsDiscovery(
       { nodeId: this.nodeId, cluster: this.config.cluster, protocolVersion: PROTOCOL_VERSION, port: unicastPort },
       { interfaceAddress: this.iface.address === '127.0.0.1' ? undefined : this.iface.address },
