@@ -86,8 +86,8 @@ export class Daemon {
     return daemon
   }
 
-  info(): Record<string, string | number> {
-    return { pid: process.pid, version: this.deps.version, socket: this.settings.socketPath, logLevel: this.deps.logger.level }
+  info(): Record<string, string | number | Record<string, number>> {
+    return { pid: process.pid, version: this.deps.version, socket: this.settings.socketPath, logLevel: this.deps.logger.level, memoryKB: memoryKB() }
   }
 
   /** Says goodbye to the mesh, closes the control socket (watchers get `stopping`), resolves done. */
@@ -197,6 +197,13 @@ export class Daemon {
       // already gone
     }
   }
+}
+
+/** Where the daemon's memory is (for `dsn status --json` and bench:footprint), kB. */
+function memoryKB(): Record<string, number> {
+  const m = process.memoryUsage()
+  const kb = (n: number) => Math.round(n / 1024)
+  return { rss: kb(m.rss), heapTotal: kb(m.heapTotal), heapUsed: kb(m.heapUsed), external: kb(m.external), arrayBuffers: kb(m.arrayBuffers) }
 }
 
 /** The config as logged at start: everything but keys (allowed node keys are public, but long). */
