@@ -9,11 +9,17 @@
 //   node scripts/bench-footprint.mjs [--node PATH] [--peers 20] [--keys 100] [--runs 5]
 //                                    [--flags "--max-semi-space-size=1 ..."]... [--json]
 //                                    [--env NAME=VALUE]...  (extra daemon environment, e.g. DSN_HTTP=127.0.0.1:9464)
+//                                    [--only rss|writes|start] [--writes 2000] [--spawns 20]
+// --only start: first heartbeat and the writes, no peers (for qemu runtimes, where RSS reads 0);
+// --unicast-only: no multicast, no mDNS (qemu-user cannot set IP_MULTICAST_IF).
+// Writes: writes/s and CPU per write (client + daemon, from /proc) of three ways to publish from
+// a script: a loop of `dsn set` (one Node start each), `dsn set --stdin` (one Node for the
+// stream) and the Python client (clients/python, one connection).
 // --node: the runtime, e.g. /var/cache/dsn-node-runtimes/bin/node18-amd64 (RSS reads 0 under
 // qemu, so arm64/armhf give no memory figures). Every daemon runs inside a fresh network
 // namespace holding only `lo` (unshare -n, multicast routed on lo: test/lab/one-host.ts).
 import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -51,6 +57,11 @@ async function outside() {
       flags: allFlags.length > 0 ? allFlags : ['', SERVICE_FLAGS],
       json: argv.includes('--json'),
       env: extraEnv,
+      only: opt('--only', 'all'),
+      writes: Number(opt('--writes', 2000)),
+      spawns: Number(opt('--spawns', 20)),
+      pythonPath: join(root, 'clients/python/src'),
+      unicastOnly: argv.includes('--unicast-only'),
     }
     if (!settings.json) console.log(`bundle            ${size} bytes (${(size / 1024).toFixed(1)} KiB) minified   [target <= 150 KiB]`)
     const { runInLoopbackNamespace } = await tsImport('../test/lab/one-host.ts', import.meta.url)
@@ -82,12 +93,24 @@ async function inside(s) {
     console.log(`baseline          node -e: RSS ${mb(baseline)} MB (anonymous ${mb(baselineMem.anon)} MB, file-backed ${mb(baselineMem.file)} MB); spawn to first output ${bareStart50} ms (median of ${s.runs})`)
   }
   let serial = 0
+  if (s.only !== 'rss') out.writes = await writeWays(s, key, () => `writes${serial++}`)
+  if (s.only === 'writes') {
+    if (s.json) console.log(JSON.stringify(out))
+    return
+  }
   for (const flags of s.flags) {
     const starts = []
     for (let i = 0; i < s.runs; i++) {
       const d = await startDaemon(s, flags, key, `start${serial++}`)
       starts.push(d.firstHeartbeat)
       await d.stop()
+    }
+    if (s.only === 'start') {
+      const wall = median(starts.map((x) => x.wallMs))
+      const inner = median(starts.map((x) => x.sinceProcessStartMs))
+      out.variants.push({ flags, firstHeartbeatWallMs: wall, firstHeartbeatInProcessMs: inner, overBareStartMs: wall - bareStart50 })
+      if (!s.json) console.log(`flags             ${flags || '(none)'}\n  first heartbeat ${wall} ms from spawn (${wall - bareStart50} ms more than a bare node), ${inner} ms from process start (median of ${s.runs})`)
+      continue
     }
     const d = await startDaemon(s, flags, key, `idle${serial++}`)
     await sleep(3000)
@@ -96,22 +119,76 @@ async function inside(s) {
     await waitConverged(s, d.socket, s.peers, s.keys)
     await sleep(10_000)
     const withPeersMem = memory(d.child.pid)
+    const inside = daemonMemory(s, d.socket)
     const withPeers = withPeersMem.rss
     peers.kill('SIGTERM')
     await d.stop()
     const wall = median(starts.map((x) => x.wallMs))
     const inner = median(starts.map((x) => x.sinceProcessStartMs))
-    const v = { flags, firstHeartbeatWallMs: wall, firstHeartbeatInProcessMs: inner, overBareStartMs: wall - bareStart50, idleAloneMB: mb(alone), idleWithPeersMB: mb(withPeers), idleWithPeersAnonMB: mb(withPeersMem.anon), overBaselineMB: mb(withPeers - baseline) }
+    const v = { flags, daemonMemoryKB: inside, idleWithPeersFileMB: mb(withPeersMem.file), firstHeartbeatWallMs: wall, firstHeartbeatInProcessMs: inner, overBareStartMs: wall - bareStart50, idleAloneMB: mb(alone), idleWithPeersMB: mb(withPeers), idleWithPeersAnonMB: mb(withPeersMem.anon), overBaselineMB: mb(withPeers - baseline) }
     out.variants.push(v)
     if (!s.json) {
       console.log(`flags             ${flags || '(none)'}`)
       console.log(`  first heartbeat ${wall} ms from spawn (${wall - bareStart50} ms more than a bare node), ${inner} ms from process start (median of ${s.runs})   [target <= 150 ms]`)
       console.log(`  RSS idle alone  ${mb(alone)} MB (+${mb(alone - baseline)} over baseline)`)
-      console.log(`  RSS idle, ${s.peers} peers x ${s.keys} keys  ${mb(withPeers)} MB (+${mb(withPeers - baseline)} over baseline; anonymous ${mb(withPeersMem.anon)} MB)   [targets: +12 MB, total < 40 MB with service flags]`)
+      console.log(`  RSS idle, ${s.peers} peers x ${s.keys} keys  ${mb(withPeers)} MB (+${mb(withPeers - baseline)} over baseline; anonymous ${mb(withPeersMem.anon)} MB (+${mb(withPeersMem.anon - baselineMem.anon)}), file-backed ${mb(withPeersMem.file)} MB (+${mb(withPeersMem.file - baselineMem.file)}))   [target: +6 MB over a bare node]`)
+      if (inside) console.log(`  inside          V8 heap ${mb(inside.heapUsed)} MB used of ${mb(inside.heapTotal)} MB; external ${mb(inside.external)} MB (array buffers ${mb(inside.arrayBuffers)} MB)`)
     }
   }
   if (s.json) console.log(JSON.stringify(out))
 }
+
+/** writes/s and CPU ms per write of each way, against one daemon (default flags). */
+async function writeWays(s, key, name) {
+  const d = await startDaemon(s, '', key, name())
+  const env = { ...cleanEnv(), DSN_SOCKET: d.socket }
+  const ways = {}
+  const measure = async (way, writes, run) => {
+    const before = { self: childTicks(), daemon: procTicks(d.child.pid), t: performance.now() }
+    await run()
+    const wallMs = performance.now() - before.t
+    const clientMs = ticksToMs(childTicks() - before.self)
+    const daemonMs = ticksToMs(procTicks(d.child.pid) - before.daemon)
+    ways[way] = { writes, wallMs: Math.round(wallMs), writesPerSecond: Math.round((writes / wallMs) * 10000) / 10, cpuMsPerWrite: round3((clientMs + daemonMs) / writes), clientCpuMsPerWrite: round3(clientMs / writes), daemonCpuMsPerWrite: round3(daemonMs / writes) }
+  }
+  await measure('dsn set (loop)', s.spawns, async () => {
+    for (let i = 0; i < s.spawns; i++) await exited(spawn(s.node, [s.bundle, 'set', 'temperature', String(20 + i / 10)], { env, stdio: 'ignore' }))
+  })
+  const lines = Array.from({ length: s.writes }, (_, i) => `temperature ${20 + (i % 100) / 10}\n`).join('')
+  await measure('dsn set --stdin', s.writes, async () => {
+    const child = spawn(s.node, [s.bundle, 'set', '--stdin'], { env, stdio: ['pipe', 'ignore', 'inherit'] })
+    child.stdin.end(lines)
+    await exited(child)
+  })
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'
+  const script = `from dsn_client import Client\nc = Client()\nfor i in range(${s.writes}):\n    c.set("temperature", 20 + (i % 100) / 10)\n`
+  await measure('python dsn_client', s.writes, () => exited(spawn(python, ['-c', script], { env: { ...env, PYTHONPATH: s.pythonPath }, stdio: ['ignore', 'ignore', 'inherit'] })))
+  await d.stop()
+  const base = ways['dsn set (loop)'].cpuMsPerWrite
+  for (const w of Object.values(ways)) w.cpuRatioToSetLoop = round3(w.cpuMsPerWrite / base)
+  if (!s.json) {
+    console.log(`writes            (one daemon; CPU = client + daemon, from /proc; load average ${loadavg()[0].toFixed(2)})`)
+    for (const [way, w] of Object.entries(ways)) {
+      console.log(`  ${way.padEnd(20)} ${String(w.writesPerSecond).padStart(6)} writes/s, ${w.cpuMsPerWrite} ms CPU/write (client ${w.clientCpuMsPerWrite}, daemon ${w.daemonCpuMsPerWrite}); ${w.cpuRatioToSetLoop}x the CPU of the dsn set loop (${w.writes} writes in ${w.wallMs} ms)`)
+    }
+  }
+  return ways
+}
+
+const exited = (child) => new Promise((r, reject) => child.once('exit', (code) => (code === 0 ? r() : reject(new Error(`${child.spawnfile} exited ${code}`)))))
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
+const ticksToMs = (ticks) => (ticks * 1000) / CLK_TCK
+/** utime + stime of a process, in clock ticks. */
+function procTicks(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return Number(f[11]) + Number(f[12])
+}
+/** cutime + cstime of this process: CPU of the children it has waited for. */
+function childTicks() {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')
+  return Number(f[13]) + Number(f[14])
+}
+const round3 = (x) => Math.round(x * 1000) / 1000
 
 async function baselineRss(node) {
   const child = spawn(node, ['-e', 'setInterval(() => {}, 1e6)'], { env: cleanEnv(), stdio: 'ignore' })
@@ -131,12 +208,14 @@ function bareStart(node) {
 function startDaemon(s, flags, key, name) {
   const socket = join(s.work, `${name}.sock`)
   const env = { ...cleanEnv(), DSN_NETWORK_KEY: key, DSN_NODE_ID: name, DSN_CLUSTER: 'bench', DSN_INTERFACE: 'lo', DSN_SOCKET: socket, DSN_CREDENTIAL_DIR: join(s.work, name), ...s.env }
+  // qemu-user does not translate IP_MULTICAST_IF (ENOPROTOOPT): emulated runtimes run unicast-only.
+  if (s.unicastOnly) Object.assign(env, { DSN_MULTICAST: 'false', DSN_MDNS: 'false' })
   const t0 = performance.now()
   // exec chains (the runtime launchers exec node): child.pid is node's pid.
   const child = spawn(s.node, [...flags.split(' ').filter(Boolean), s.bundle, 'run'], { env, stdio: ['ignore', 'pipe', 'inherit'] })
   return new Promise((resolvePromise, reject) => {
     let buffer = ''
-    const timer = setTimeout(() => reject(new Error(`${name}: no first-heartbeat within 20 s`)), 20_000)
+    const timer = setTimeout(() => reject(new Error(`${name}: no first-heartbeat within 120 s`)), 120_000)
     child.stdout.setEncoding('utf8').on('data', (chunk) => {
       buffer += chunk
       const lines = buffer.split('\n')
@@ -183,6 +262,15 @@ async function waitConverged(s, socket, peers, keys) {
     }
     if (Date.now() > deadline) throw new Error(`the daemon did not see ${peers} peers x ${keys} keys within 60 s`)
     await sleep(250)
+  }
+}
+
+/** The daemon's own view of its memory (dsn status --json: daemon.memoryKB), kB; undefined if absent. */
+function daemonMemory(s, socket) {
+  try {
+    return JSON.parse(execFileSync(process.execPath, [s.bundle, 'status', '--json', '--socket', socket], { env: cleanEnv() }).toString()).daemon.memoryKB
+  } catch {
+    return undefined
   }
 }
 

@@ -72,6 +72,10 @@ if (analyze) {
     byPart[part] = (byPart[part] ?? 0) + bytesInOutput
   }
   for (const [part, bytes] of Object.entries(byPart).sort((a, b) => b[1] - a[1])) log(`  ${String(bytes).padStart(7)}  ${part}`)
+  const loads = loadedCode(result.metafile)
+  log('code each way of running evaluates (minified bytes; require() inside src/ functions is lazy):')
+  for (const [way, { bytes, modules }] of Object.entries(loads)) log(`  ${String(bytes).padStart(7)}  ${way} (${modules.length} modules)`)
+  if (args.includes('--loads-json')) console.log(JSON.stringify(loads))
 }
 if (!inputs.some((p) => p.endsWith('src/node/dsnode.ts'))) {
   log('build: WARNING src/node/dsnode.ts is not in the bundle yet: `dsn run` will say it has no mesh node')
@@ -81,4 +85,41 @@ if (!bundleOnly) {
   const t0 = Date.now()
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit', cwd: root })
   log(`dist/lib: tsc (.js + .d.ts) in ${Date.now() - t0} ms`)
+}
+
+/**
+ * Which modules each way of running the bundle evaluates. esbuild wraps a module that is
+ * require()d as a lazily evaluated one; our src/ files require() only inside functions (the lazy
+ * edges), while CommonJS packages require at their top level (evaluated with their importer).
+ */
+function loadedCode(metafile) {
+  const inputs = metafile.inputs
+  const output = Object.values(metafile.outputs)[0].inputs
+  // (`import x = require('pkg')` in src/ is a top-level require of a package: eager.)
+  const lazy = (from, imp) => imp.kind === 'dynamic-import' || (imp.kind === 'require-call' && from.startsWith('src/') && imp.path.startsWith('src/'))
+  const lazyTargets = (file) => (inputs[file]?.imports ?? []).filter((i) => lazy(file, i)).map((i) => i.path)
+  const closure = (starts) => {
+    const seen = new Set()
+    const stack = [...starts]
+    while (stack.length > 0) {
+      const file = stack.pop()
+      if (seen.has(file) || !inputs[file]) continue
+      seen.add(file)
+      for (const imp of inputs[file].imports) if (!imp.external && !lazy(file, imp)) stack.push(imp.path)
+    }
+    return seen
+  }
+  const entry = ['src/cli/bundle.ts']
+  const cli = [...entry, 'src/cli/main.ts']
+  const run = [...cli, ...lazyTargets('src/cli/commands/run.ts'), ...lazyTargets('src/cli/start-node.ts')]
+  const ways = {
+    'dsn set/get/del/peers/status/watch': closure(cli),
+    'dsn set --stdin': closure([...cli, 'src/cli/set-stream.ts']),
+    'dsn run, mdns off': closure(run),
+    'dsn run (defaults: mdns on, no MQTT/HTTP)': closure([...run, 'src/discovery/mdns.ts']),
+    "require('dsn.cjs') (the library)": closure([...entry, 'src/index.ts', 'src/discovery/mdns.ts']),
+  }
+  return Object.fromEntries(
+    Object.entries(ways).map(([way, files]) => [way, { bytes: [...files].reduce((n, f) => n + (output[f]?.bytesInOutput ?? 0), 0), modules: [...files].sort() }]),
+  )
 }

@@ -17,6 +17,7 @@ PACKAGES=(
   openssh-server    # sshd for the deploy tests (run inside a lab namespace)
   openssh-client    # ssh, scp: deploy.sh and ansible talk to that sshd
   ansible           # ansible-playbook, ansible-vault: the deploy playbook tests
+  python3           # the Python client's unittest suite (clients/python)
   python3-zeroconf  # python-zeroconf: a standard mDNS browser and responder
   avahi-daemon      # avahi-daemon: the avahi interop tests (test/lab/avahi.ts)
   avahi-utils       # avahi-browse, avahi-publish, avahi-resolve

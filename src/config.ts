@@ -50,6 +50,13 @@ export interface DsnConfig {
   maxPeers: number
   /** A direct message is retried until acknowledged or this many ms have passed. */
   sendTimeoutMs: number
+  /**
+   * File keeping this node's own state across restarts (restored at start under the new
+   * incarnation). Unset: not kept (the library's default); `dsn run` sets <credentialDir>/state.cbor.
+   */
+  persistPath: string | undefined
+  /** After a change, the state file is written at most this often, ms (and always on stop). */
+  persistIntervalMs: number
 }
 
 export type DsnOptions = Partial<DsnConfig> & { networkKey: string }
@@ -81,6 +88,10 @@ export function defaultConfig(nodeId: string = defaultNodeId()): Omit<DsnConfig,
     maxStateBytes: 4 * 1024 * 1024,
     maxPeers: 256,
     sendTimeoutMs: 2000,
+    persistPath: undefined,
+    // 1 s: a power cut loses at most the last second of writes, and a sensor writing every
+    // 100 ms costs one small file write per second, not ten, on an SD card.
+    persistIntervalMs: 1000,
   }
 }
 
@@ -147,6 +158,10 @@ export function resolveConfig(options: unknown): DsnConfig {
   integer(config, 'maxStateBytes', 1024, 1024 * 1024 * 1024)
   integer(config, 'maxPeers', 1, 100_000)
   integer(config, 'sendTimeoutMs', 10, 600_000)
+  if (config.persistPath !== undefined && (typeof config.persistPath !== 'string' || config.persistPath === '')) {
+    throw configError('persistPath', `must be a file path, or absent to keep no state file (got ${show(config.persistPath)})`)
+  }
+  integer(config, 'persistIntervalMs', 10, 3_600_000)
   return config
 }
 

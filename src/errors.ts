@@ -17,6 +17,7 @@ export type DsnErrorCode =
   | 'DSN_SEND_TIMEOUT' // a direct message was not acknowledged in time
   | 'DSN_MESSAGE_TOO_LARGE' // a direct message does not fit in one datagram
   | 'DSN_STOPPED' // the node was stopped
+  | 'DSN_PERSIST' // the own-state file (persistPath) cannot be written
 
 export class DsnError extends Error {
   readonly code: DsnErrorCode

@@ -9,6 +9,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv
   /** A long-running command (`dsn run`) that keeps going when stdout closes; out() then writes to stderr. */
   onStdoutClosed?: (handler: () => void) => void
+  /** Standard input (`dsn set --stdin`); process.stdin when absent. */
+  stdin?: NodeJS.ReadableStream
 }
 
 export interface Identity {

@@ -82,6 +82,10 @@ export class Daemon {
       throw err
     }
     const daemon: Daemon = new Daemon(settings, node, control, deps)
+    if (node.restored) {
+      for (const warning of node.restored.warnings) logger.warn('state-not-restored', { warning })
+      logger.info('state-restored', { file: node.restored.file, keys: node.restored.keys })
+    }
     try {
       await daemon.startHttp()
     } catch (err) {
@@ -96,8 +100,8 @@ export class Daemon {
     return daemon
   }
 
-  info(): Record<string, string | number> {
-    const info: Record<string, string | number> = { pid: process.pid, version: this.deps.version, socket: this.settings.socketPath, logLevel: this.deps.logger.level }
+  info(): Record<string, string | number | Record<string, number>> {
+    const info: Record<string, string | number | Record<string, number>> = { pid: process.pid, version: this.deps.version, socket: this.settings.socketPath, logLevel: this.deps.logger.level, memoryKB: memoryKB() }
     if (this.http) info.http = this.http.url
     return info
   }
@@ -220,6 +224,13 @@ export class Daemon {
   }
 }
 
+/** Where the daemon's memory is (for `dsn status --json` and bench:footprint), kB. */
+function memoryKB(): Record<string, number> {
+  const m = process.memoryUsage()
+  const kb = (n: number) => Math.round(n / 1024)
+  return { rss: kb(m.rss), heapTotal: kb(m.heapTotal), heapUsed: kb(m.heapUsed), external: kb(m.external), arrayBuffers: kb(m.arrayBuffers) }
+}
+
 /** The config as logged at start: everything but keys (allowed node keys are public, but long). */
 function describeConfig(config: DsnConfig): Record<string, unknown> {
   return {
@@ -233,6 +244,7 @@ function describeConfig(config: DsnConfig): Record<string, unknown> {
     multicast: config.multicast,
     mdns: config.mdns,
     credentialDir: config.credentialDir,
+    persistPath: config.persistPath ?? null,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     peerTimeoutMs: config.peerTimeoutMs,
     allowedKeys: config.allowedKeys.length,

@@ -8,7 +8,7 @@ import { DEFAULT_SOCKET } from './socket-path'
  * to print `dsn run --help`, so the two cannot disagree. An empty variable counts as unset
  * (systemd's `Environment=DSN_INTERFACE=` clears a value). Environment beats the config file.
  */
-export type DaemonSetting = 'config' | 'networkKeyFile' | 'logLevel' | 'socket' | 'http' | 'httpToken' | 'httpTokenFile'
+export type DaemonSetting = 'config' | 'networkKeyFile' | 'logLevel' | 'socket' | 'persist' | 'http' | 'httpToken' | 'httpTokenFile'
 export type EnvKind = 'string' | 'integer' | 'boolean' | 'list' | 'secret' | 'path' | 'level'
 
 export interface EnvVar {
@@ -39,6 +39,9 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'DSN_HEARTBEAT_INTERVAL_MS', target: 'heartbeatIntervalMs', kind: 'integer', default: String(d.heartbeatIntervalMs), help: 'heartbeat period, ms' },
   { name: 'DSN_PEER_TIMEOUT_MS', target: 'peerTimeoutMs', kind: 'integer', default: String(d.peerTimeoutMs), help: 'silence before a peer is down, ms' },
   { name: 'DSN_ALLOWED_KEYS', target: 'allowedKeys', kind: 'list', default: 'none (any key holder)', help: 'comma list of node public keys admitted (strict mode)' },
+  { name: 'DSN_PERSIST', target: 'persist', kind: 'boolean', default: 'true', help: 'keep this node\'s own state across restarts (in DSN_PERSIST_PATH)' },
+  { name: 'DSN_PERSIST_PATH', target: 'persistPath', kind: 'path', default: '<credential dir>/state.cbor', help: 'the own-state file (written atomically)' },
+  { name: 'DSN_PERSIST_INTERVAL_MS', target: 'persistIntervalMs', kind: 'integer', default: String(d.persistIntervalMs), help: 'the state file is written at most this often after a change, ms (and on stop)' },
   { name: 'DSN_LOG_LEVEL', target: 'logLevel', kind: 'level', default: 'info', help: LOG_LEVELS.join(' | ') },
   { name: 'DSN_SOCKET', target: 'socket', kind: 'path', default: DEFAULT_SOCKET, help: 'control socket (--socket wins); also read by the client commands' },
   { name: 'DSN_HTTP', target: 'http', kind: 'string', default: 'off', help: 'HTTP metrics + dashboard on host:port, e.g. 127.0.0.1:9464 (beyond loopback needs a token)' },
@@ -57,6 +60,8 @@ export interface EnvSettings {
   http?: string
   httpToken?: string
   httpTokenFile?: string
+  /** DSN_PERSIST: keep the own state in a file (the daemon's default: true). */
+  persist?: boolean
   /** $STATE_DIRECTORY from systemd: the credential dir when neither env nor file sets one. */
   stateDirectory?: string
 }
@@ -79,6 +84,9 @@ export function parseEnv(env: NodeJS.ProcessEnv): EnvSettings {
         break
       case 'logLevel':
         settings.logLevel = value as LogLevel
+        break
+      case 'persist':
+        settings.persist = value as boolean
         break
       default:
         settings.options[v.target] = value

@@ -28,7 +28,9 @@ export interface RunFlags {
   socket?: string
 }
 
-const DAEMON_FIELDS = ['logLevel', 'socket', 'networkKeyFile', ...HTTP_FIELDS] as const
+const DAEMON_FIELDS = ['logLevel', 'socket', 'networkKeyFile', 'persist', ...HTTP_FIELDS] as const
+/** The own-state file's name in the credential (state) directory when `persist` is on. */
+export const STATE_FILE = 'state.cbor'
 
 export function loadRunSettings(flags: RunFlags, env: NodeJS.ProcessEnv): RunSettings {
   const fromEnv = parseEnv(env)
@@ -74,7 +76,14 @@ export function loadRunSettings(flags: RunFlags, env: NodeJS.ProcessEnv): RunSet
     warnings.push(`config file ${configPath} holds networkKey and is readable by other users: chmod 600 it, or move the key to networkKeyFile / DSN_NETWORK_KEY_FILE`)
   }
 
+  if (file.persist !== undefined && typeof file.persist !== 'boolean') {
+    throw new DsnError('DSN_BAD_CONFIG', `config file ${configPath}: persist must be true or false`)
+  }
+  // `persist` (on unless turned off) keeps the own state in the state directory; off wins over a path.
+  const persist = fromEnv.persist ?? (file.persist as boolean | undefined) ?? true
   const config = resolveConfig(options)
+  if (!persist) config.persistPath = undefined
+  else config.persistPath ??= path.join(config.credentialDir, STATE_FILE)
   return {
     config,
     socketPath: socketPathFrom(flags.socket ?? fromEnv.socket ?? (file.socket as string | undefined), env),
@@ -97,6 +106,7 @@ export function loadIdentitySettings(flags: RunFlags, env: NodeJS.ProcessEnv): {
   delete options.socket
   delete options.networkKeyFile
   for (const field of HTTP_FIELDS) delete options[field]
+  delete options.persist
   const { nodeId, credentialDir } = resolveConfig({ ...options, networkKey: '0'.repeat(64) })
   return { nodeId, credentialDir }
 }

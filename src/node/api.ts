@@ -5,6 +5,14 @@ import type { NodeStatus } from './events'
  * The surface of a running node that the daemon, the CLI and the compatibility face use.
  * `DSNode` (node/dsnode.ts) implements it; tests of those layers may use a fake.
  */
+/** The own-state file as found at start: how many keys came back, and anything worth a warning. */
+export interface RestoreReport {
+  file: string
+  keys: number
+  /** A torn, corrupt or foreign file (set aside, never fatal), or keys the limits now refuse. */
+  warnings: string[]
+}
+
 export interface DsnNodeApi extends EventEmitter {
   readonly nodeId: string
   /** Hex Ed25519 public key of this node's identity. */
@@ -22,6 +30,8 @@ export interface DsnNodeApi extends EventEmitter {
   /** Direct message to one node, resolved when it acknowledges. DSN_UNKNOWN_PEER, DSN_SEND_TIMEOUT. */
   send(nodeId: string, data: unknown): Promise<void>
   status(): NodeStatus
+  /** What start() restored from persistPath, when one is set (absent on nodes without it). */
+  readonly restored?: RestoreReport
   /** Says goodbye (peers drop this node at once), closes sockets. Idempotent. */
   stop(): Promise<void>
 }

@@ -1,8 +1,10 @@
-import { randomBytes } from 'node:crypto'
 import type { DsnOptions } from '../config'
 import { configError } from '../errors'
 import { DSNode } from './dsnode'
 import type { MessageEvent, PeerDownEvent, UpdateEvent } from './events'
+import { generateKey } from './generate-key'
+
+export { generateKey }
 
 /**
  * A thin face for people coming from the Python DSN:
@@ -89,9 +91,4 @@ export class DSNodeServer {
   stop(): Promise<void> {
     return this.node.inner.stop()
   }
-}
-
-/** A new random 256-bit network key: 64 hex characters. */
-export function generateKey(): string {
-  return randomBytes(32).toString('hex')
 }

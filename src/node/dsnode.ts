@@ -5,15 +5,16 @@ import { performance } from 'node:perf_hooks'
 import { parseHostPort, resolveConfig, type DsnConfig, type DsnOptions } from '../config'
 import { Engine } from '../core/engine'
 import type { RandomSource } from '../core/types'
-import { MdnsDiscovery } from '../discovery/mdns'
+import type { MdnsDiscovery } from '../discovery/mdns'
 import { DsnError } from '../errors'
 import { chooseInterface, type ChosenInterface } from '../net/interfaces'
 import { UdpTransport } from '../net/udp-transport'
 import { loadOrCreateIdentity } from '../seal/identity'
 import { PROTOCOL_VERSION } from '../wire/constants'
-import type { DsnNodeApi } from './api'
+import type { DsnNodeApi, RestoreReport } from './api'
 import { loadPinned, nextIncarnation, savePinned } from './credentials'
 import type { NodeStatus } from './events'
+import { restoreOwnState, StateSaver } from './own-state-file'
 
 const systemRandom: RandomSource = { next: Math.random, bytes: (n) => new Uint8Array(randomBytes(n)) }
 
@@ -28,6 +29,8 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
   private inFlight: Array<Promise<void>> = []
   private stopping: Promise<void> | null = null
   private mdns: MdnsDiscovery | null = null
+  private saver: StateSaver | null = null
+  restored: RestoreReport | undefined
 
   private constructor(
     private readonly engine: Engine,
@@ -60,6 +63,11 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
       staticPeers,
     })
     node = new DSNode(engine, transport, config, identity.publicKeyHex, iface)
+    if (config.persistPath !== undefined) {
+      // Before the first pump: the restored values go out in the new incarnation's first datagrams.
+      node.restored = restoreOwnState(engine, config.persistPath)
+      node.saver = new StateSaver(engine, config.persistPath, config.persistIntervalMs, (err) => node?.emitError(err))
+    }
     if (config.mdns) await node.startMdns(transport.unicastPort)
     node.pump()
     return node
@@ -71,6 +79,7 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
 
   set(key: string, value: unknown): void {
     this.engine.set(key, value)
+    this.saver?.changed()
     this.schedule()
   }
 
@@ -80,7 +89,10 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
 
   delete(key: string): boolean {
     const deleted = this.engine.delete(key)
-    if (deleted) this.schedule()
+    if (deleted) {
+      this.saver?.changed()
+      this.schedule()
+    }
     return deleted
   }
 
@@ -136,6 +148,7 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
   }
 
   private async shutdown(): Promise<void> {
+    this.saver?.flush()
     this.engine.stop(performance.now())
     this.pump()
     if (this.timer) clearTimeout(this.timer)
@@ -149,6 +162,8 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
   }
 
   private async startMdns(unicastPort: number): Promise<void> {
+    // Lazy: mDNS (dns-packet, multicast-dns: about 40 KB of code) is evaluated only when enabled.
+    const { MdnsDiscovery } = require('../discovery/mdns') as typeof import('../discovery/mdns')
     const mdns = new MdnsDiscovery(
       { nodeId: this.nodeId, cluster: this.config.cluster, protocolVersion: PROTOCOL_VERSION, port: unicastPort },
       { interfaceAddress: this.iface.address === '127.0.0.1' ? undefined : this.iface.address },

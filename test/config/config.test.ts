@@ -49,6 +49,8 @@ const table: Record<Field, { bad: unknown[]; says: RegExp; good: unknown[]; name
   maxStateBytes: { bad: [1023, 1024 ** 3 + 1], says: /must be an integer from 1024 to 1073741824/, good: [1024, 1024 ** 3] },
   maxPeers: { bad: [0, 100_001, NaN], says: /must be an integer from 1 to 100000/, good: [1, 100_000] },
   sendTimeoutMs: { bad: [9, 600_001, Infinity], says: /must be an integer from 10 to 600000/, good: [10, 600_000] },
+  persistPath: { bad: ['', 5, null], says: /must be a file path, or absent to keep no state file/, good: [undefined, '/var/lib/dsn/state.cbor'] },
+  persistIntervalMs: { bad: [9, 3_600_001, 1.5], says: /must be an integer from 10 to 3600000/, good: [10, 3_600_000] },
 }
 
 t.test('the table covers every field of the config', async (t) => {

@@ -64,7 +64,7 @@ t.test('SIGHUP reloads the log level; SIGTERM stops with goodbye and exit 0', as
   t.equal(statSync(socketPath).mode & 0o777, 0o660)
   writeFileSync(configPath, JSON.stringify({ nodeId: 'kitchen', logLevel: 'debug', port: 4001 }))
   p.child.kill('SIGHUP')
-  t.match(await p.waitFor('reloaded'), { level: 'info', applied: ['logLevel'], needsRestart: ['credentialDir', 'port'] })
+  t.match(await p.waitFor('reloaded'), { level: 'info', applied: ['logLevel'], needsRestart: ['credentialDir', 'persistPath', 'port'] })
   p.child.kill('SIGTERM')
   t.equal(await p.exit, 0)
   t.match(p.logs.find((l) => l.msg === 'stopping'), { reason: 'SIGTERM' })

@@ -1,4 +1,4 @@
-import { generateKey } from '../../node/compat'
+import { generateKey } from '../../node/generate-key'
 import type { Command } from '../context'
 
 export const keygen: Command = {

@@ -1,7 +1,5 @@
-import { Daemon, RELOADABLE } from '../../daemon/daemon'
-import { envTable } from '../../daemon/env'
-import { Logger, errorFields } from '../../daemon/logger'
-import { loadRunSettings, type RunFlags } from '../../daemon/run-config'
+import type { Daemon as DaemonType } from '../../daemon/daemon'
+import type { RunFlags } from '../../daemon/run-config'
 import { DEFAULT_SOCKET } from '../../daemon/socket-path'
 import type { Command } from '../context'
 import { exitCodeFor, exitTableText } from '../exit-codes'
@@ -11,6 +9,8 @@ export const run: Command = {
   args: '',
   summary: 'run the daemon (config file + environment)',
   get details() {
+    const { RELOADABLE } = require('../../daemon/daemon') as typeof import('../../daemon/daemon')
+    const { envTable } = require('../../daemon/env') as typeof import('../../daemon/env')
     return [
       'Runs one mesh node and its control socket until SIGTERM or SIGINT, which say goodbye to',
       'the mesh and exit 0. SIGHUP re-reads the config file and environment and applies what it',
@@ -40,6 +40,10 @@ export const run: Command = {
   minArgs: 0,
   maxArgs: 0,
   async run({ io, deps, flags }) {
+    // Lazy: the client commands (set, get, watch...) share this file's list but not the daemon.
+    const { Daemon } = require('../../daemon/daemon') as typeof import('../../daemon/daemon')
+    const { Logger, errorFields } = require('../../daemon/logger') as typeof import('../../daemon/logger')
+    const { loadRunSettings } = require('../../daemon/run-config') as typeof import('../../daemon/run-config')
     const runFlags: RunFlags = {
       config: typeof flags.config === 'string' ? flags.config : undefined,
       socket: typeof flags.socket === 'string' ? flags.socket : undefined,
@@ -47,7 +51,7 @@ export const run: Command = {
     // A copy for SIGHUP: the key is removed from the live environment once read (below).
     const env = { ...io.env }
     const logger = new Logger(io.out)
-    let daemon: Daemon
+    let daemon: DaemonType
     try {
       const settings = loadRunSettings(runFlags, env)
       logger.level = settings.logLevel

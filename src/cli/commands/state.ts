@@ -1,5 +1,6 @@
 import { toJson, type JsonValue } from '../../daemon/json-values'
 import { SELF } from '../../daemon/protocol'
+import { UsageError } from '../args'
 import type { Command } from '../context'
 import { columns, formatValue, parseCliValue } from '../values'
 import { withClient } from './client'
@@ -14,16 +15,43 @@ export const set: Command = {
     '"-" that is not a number goes after "--":  dsn set note -- --verbose',
     'Example (a sensor loop):',
     '  while sleep 5; do dsn set temperature "$(read_sensor)"; done',
+    '',
+    '--stdin: one write per line, all on one connection (one Node start for a whole stream):',
+    '  "KEY VALUE" (split at the first space or tab; VALUE as above), or a JSON object of',
+    '  several keys ({"temperature":21.5,"humidity":40}); blank lines are skipped. A bad line',
+    '  (no value, an empty key, a value the daemon refuses) is reported on stderr as',
+    '  "dsn set: line N: ..." and the stream goes on; the exit status is 1 if any line failed.',
+    '  When the daemon restarts, the write waits for it (up to 10 s) instead of failing.',
+    '  read_sensor_loop | dsn set --stdin',
   ].join('\n'),
-  flags: { string: { type: 'boolean', short: 's', help: 'store VALUE as a string, even if it is JSON' } },
-  minArgs: 2,
+  flags: {
+    string: { type: 'boolean', short: 's', help: 'store VALUE as a string, even if it is JSON' },
+    stdin: { type: 'boolean', help: 'read "KEY VALUE" lines (or JSON objects) from standard input' },
+  },
+  minArgs: 0,
   maxArgs: 2,
-  async run({ positionals: [key, text], flags, socketPath, json, io }) {
+  async run(ctx) {
+    const { positionals, flags, socketPath, json, io } = ctx
+    if (flags.stdin === true) {
+      if (positionals.length > 0) throw new UsageError(`--stdin reads KEY VALUE lines from standard input: give no arguments (got ${positionals.map((p) => JSON.stringify(p)).join(' ')})`)
+      const { setFromStream } = await import('../set-stream')
+      return setFromStream(ctx, io.stdin ?? process.stdin)
+    }
+    if (positionals.length !== 2) {
+      throw new UsageError(`expects KEY VALUE, got ${positionals.length === 0 ? 'none' : positionals.map((p) => JSON.stringify(p)).join(' ')}`)
+    }
+    const [key, text] = positionals
+    checkKey(key)
     const value = toJson(parseCliValue(text, flags.string === true)) as JsonValue
     await withClient(socketPath, (c) => c.request({ op: 'set', key, value }))
     if (json) io.out(JSON.stringify({ ok: true, key, value }) + '\n')
     return 0
   },
+}
+
+/** `dsn set "" 1` and the like: said in the shell's words, before the daemon is asked. */
+export function checkKey(key: string): void {
+  if (key === '') throw new UsageError('KEY is empty: a key is a name of one or more characters, e.g. temperature')
 }
 
 export const get: Command = {
@@ -59,6 +87,7 @@ export const del: Command = {
   minArgs: 1,
   maxArgs: 1,
   async run({ positionals: [key], socketPath, json, io }) {
+    checkKey(key)
     const deleted = await withClient(socketPath, (c) => c.request({ op: 'del', key }))
     if (json) io.out(JSON.stringify({ ok: true, key, deleted }) + '\n')
     return 0
