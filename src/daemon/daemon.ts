@@ -5,6 +5,7 @@ import type { DsnNodeApi } from '../node/api'
 import type { MessageEvent, PeerDownEvent, PeerUpEvent, UpdateEvent } from '../node/events'
 import { ControlServer } from './control-server'
 import type { Logger } from './logger'
+import { startMqttHook } from './mqtt-hook'
 import type { RunSettings } from './run-config'
 import { claimSocketPath } from './socket-path'
 
@@ -45,6 +46,8 @@ export class Daemon {
   private resolveDone!: (exit: DaemonExit) => void
   private stopping: Promise<void> | undefined
   private readonly removeHandlers: (() => void)[] = []
+  /** The MQTT bridge, when `mqtt` is configured (issue 10). */
+  private mqtt: { stop(): Promise<void> } | undefined
 
   private constructor(
     private settings: RunSettings,
@@ -76,6 +79,7 @@ export class Daemon {
     }
     const daemon: Daemon = new Daemon(settings, node, control, deps)
     daemon.logEvents()
+    daemon.mqtt = startMqttHook(settings.mqtt, node, config.cluster, logger, deps.version)
     if (deps.handleSignals) daemon.installHandlers()
     logger.info('started', { nodeId: node.nodeId, publicKey: node.publicKey, startupMs: Math.round(performance.now() - startedAt), sinceProcessStartMs: Math.round(performance.now()) })
     daemon.watchFirstHeartbeat()
@@ -94,6 +98,8 @@ export class Daemon {
       logger.info('stopping', { reason })
       let error: Error | undefined
       await this.control.close()
+      // Before the node: the bridge marks this node offline while it can still publish.
+      await this.mqtt?.stop().catch((err: unknown) => logger.warn('mqtt-stop-failed', { error: err instanceof Error ? err : new Error(String(err)) }))
       try {
         await withTimeout(this.node.stop(), STOP_TIMEOUT_MS, 'the node did not stop')
       } catch (err) {
@@ -124,7 +130,8 @@ export class Daemon {
     }
     const needsRestart = changedFields(this.settings.config, next.config)
     if (next.socketPath !== this.settings.socketPath) needsRestart.push('socket')
-    this.settings = { ...next, config: this.settings.config, socketPath: this.settings.socketPath }
+    if (JSON.stringify(next.mqtt) !== JSON.stringify(this.settings.mqtt)) needsRestart.push('mqtt')
+    this.settings = { ...next, config: this.settings.config, socketPath: this.settings.socketPath, mqtt: this.settings.mqtt }
     logger.info('reloaded', { reloadable: [...RELOADABLE], applied, needsRestart, logLevel: logger.level })
     return { applied, needsRestart }
   }

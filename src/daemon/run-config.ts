@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs'
 import * as path from 'node:path'
 import { resolveConfig, type DsnConfig } from '../config'
 import { DsnError } from '../errors'
+import { resolveMqttSettings, type MqttSettings } from '../mqtt/config'
 import { parseEnv } from './env'
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger'
 import { socketPathFrom } from './socket-path'
@@ -16,6 +17,8 @@ export interface RunSettings {
   socketPath: string
   logLevel: LogLevel
   configPath: string | undefined
+  /** The MQTT bridge (`mqtt` in the file, DSN_MQTT_*), undefined when no url is set. */
+  mqtt?: MqttSettings
   /** Things worth a warning in the log once the logger exists (never the key itself). */
   warnings: string[]
 }
@@ -25,7 +28,7 @@ export interface RunFlags {
   socket?: string
 }
 
-const DAEMON_FIELDS = ['logLevel', 'socket', 'networkKeyFile'] as const
+const DAEMON_FIELDS = ['logLevel', 'socket', 'networkKeyFile', 'mqtt'] as const
 
 export function loadRunSettings(flags: RunFlags, env: NodeJS.ProcessEnv): RunSettings {
   const fromEnv = parseEnv(env)
@@ -72,8 +75,10 @@ export function loadRunSettings(flags: RunFlags, env: NodeJS.ProcessEnv): RunSet
   }
 
   const config = resolveConfig(options)
+  const mqtt = resolveMqttSettings(file.mqtt, fromEnv.mqtt, configPath)
   return {
     config,
+    mqtt,
     socketPath: socketPathFrom(flags.socket ?? fromEnv.socket ?? (file.socket as string | undefined), env),
     logLevel: fromEnv.logLevel ?? (fileLevel as LogLevel | undefined) ?? 'info',
     configPath,
@@ -92,6 +97,7 @@ export function loadIdentitySettings(flags: RunFlags, env: NodeJS.ProcessEnv): {
   delete options.logLevel
   delete options.socket
   delete options.networkKeyFile
+  delete options.mqtt
   const { nodeId, credentialDir } = resolveConfig({ ...options, networkKey: '0'.repeat(64) })
   return { nodeId, credentialDir }
 }
