@@ -79,10 +79,11 @@ export class Daemon {
     }
     const daemon: Daemon = new Daemon(settings, node, control, deps)
     daemon.logEvents()
-    daemon.mqtt = startMqttHook(settings.mqtt, node, config.cluster, logger, deps.version)
     if (deps.handleSignals) daemon.installHandlers()
     logger.info('started', { nodeId: node.nodeId, publicKey: node.publicKey, startupMs: Math.round(performance.now() - startedAt), sinceProcessStartMs: Math.round(performance.now()) })
     daemon.watchFirstHeartbeat()
+    // After `started`: the mesh never waits for MQTT.js to load, nor for the broker.
+    daemon.mqtt = startMqttHook(settings.mqtt, node, config.cluster, logger, deps.version)
     return daemon
   }
 
