@@ -1,6 +1,7 @@
 import { unlinkSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import type { DsnConfig, DsnOptions } from '../config'
+import type { MqttBridge } from '../mqtt/bridge'
 import type { DsnNodeApi } from '../node/api'
 import type { MessageEvent, PeerDownEvent, PeerUpEvent, UpdateEvent } from '../node/events'
 import { ControlServer } from './control-server'
@@ -47,7 +48,7 @@ export class Daemon {
   private stopping: Promise<void> | undefined
   private readonly removeHandlers: (() => void)[] = []
   /** The MQTT bridge, when `mqtt` is configured (issue 10). */
-  private mqtt: { stop(): Promise<void> } | undefined
+  private mqtt: MqttBridge | undefined
 
   private constructor(
     private settings: RunSettings,
@@ -87,8 +88,8 @@ export class Daemon {
     return daemon
   }
 
-  info(): Record<string, string | number> {
-    return { pid: process.pid, version: this.deps.version, socket: this.settings.socketPath, logLevel: this.deps.logger.level }
+  info(): Record<string, string | number | Record<string, number | boolean>> {
+    return { pid: process.pid, version: this.deps.version, socket: this.settings.socketPath, logLevel: this.deps.logger.level, ...(this.mqtt && { mqtt: this.mqtt.stats() }) }
   }
 
   /** Says goodbye to the mesh, closes the control socket (watchers get `stopping`), resolves done. */

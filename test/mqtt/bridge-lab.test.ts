@@ -12,6 +12,7 @@ import * as path from 'node:path'
 import { buildBundleCopy, run } from '../bundle/bundle-helpers'
 import { LineLog } from '../lab/lines'
 import { createLab, labAvailable, type Lab } from '../lab/netns'
+import { MeshAgent } from '../mesh/agent'
 
 const KEY = '7a'.repeat(32)
 const PORT = 1883
@@ -119,6 +120,8 @@ async function scenario(t: Test, bundle: string): Promise<void> {
   await hub.log.waitFor(msgIs('peer-up', (l) => l.nodeId === 'sensor'), WAIT_MS)
   await sub.log.waitFor(mqttLine('*', 'dsn/lab/sensor/status', 'online'), WAIT_MS)
   t.pass('bridge and sensor online')
+  t.match(JSON.parse((await hub.dsn('status', '--json')).stdout).daemon.mqtt, { connected: true }, 'dsn status shows the bridge')
+  t.notOk('mqtt' in JSON.parse((await sensor.dsn('status', '--json')).stdout).daemon, 'no bridge where mqtt is not set')
 
   // State: values as JSON on <prefix>/<cluster>/<node>/<key>, keys escaped into one level.
   t.equal((await sensor.dsn('set', 'temperature', '21.5')).code, 0)
@@ -180,6 +183,26 @@ async function scenario(t: Test, bundle: string): Promise<void> {
   await hub.log.waitFor(msgIs('peer-down', (l) => l.nodeId === 'sensor'), WAIT_MS)
   await sub.log.waitFor(mqttLine('*', 'dsn/lab/sensor/status', 'offline'), WAIT_MS)
   t.pass('kill -9 of a sensor node: its status goes offline')
+
+  // A stalled broker (SIGSTOP: the TCP connection stays up, nothing is acknowledged) under a write
+  // flood: only the latest value per topic waits, and a bounded number of publishes is in flight.
+  const flood = await MeshAgent.start(lab, 2, { nodeId: 'flood', networkKey: KEY, cluster: 'lab', interface: lab.hosts[2].iface })
+  await sub.log.waitFor(mqttLine('*', 'dsn/lab/flood/status', 'online'), WAIT_MS)
+  b.broker!.kill('SIGSTOP')
+  for (let burst = 0; burst < 10; burst++) await flood.request({ op: 'burst', prefix: 'k', count: 2000, keys: 50 })
+  await flood.request({ op: 'set', key: 'last', value: 'done' })
+  const statusOf = async () => JSON.parse((await hub.dsn('status', '--json')).stdout) as { daemon: { mqtt?: Record<string, number | boolean> } }
+  for (const deadline = Date.now() + WAIT_MS; (await hub.dsn('get', 'flood', 'last')).stdout !== 'done\n'; ) {
+    if (Date.now() > deadline) throw new Error('the flood did not reach the hub')
+  }
+  const stalled = (await statusOf()).daemon.mqtt!
+  t.ok((stalled.pending as number) <= 2 * 51 + 4, `pending topics stay bounded by the keys (${stalled.pending} for 51 keys, 10,001 writes)`)
+  t.ok((stalled.inFlight as number) <= 32, `publishes in flight stay bounded (${stalled.inFlight})`)
+  b.broker!.kill('SIGCONT')
+  await sub.log.waitFor(mqttLine('*', 'dsn/lab/flood/k49', '1999'), WAIT_MS)
+  await sub.log.waitFor(mqttLine('*', 'dsn/lab/flood/last', '"done"'), WAIT_MS)
+  const k49 = sub.log.count(mqttLine('*', 'dsn/lab/flood/k49', () => true))
+  t.ok(k49 < 10, `values were coalesced, not queued one by one (${k49} messages for k49 over 10 bursts)`)
 
   // Broker restart: logged once, retried, and everything published again (no persistence).
   await b.stopBroker()
