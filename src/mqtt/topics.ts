@@ -7,7 +7,7 @@
  *                                          (its MQTT last will says `offline`)
  *   <prefix>/<cluster>/<node>/set/<key>    commands to <node>'s own keys (only with mqtt.commands)
  *
- * Escaping (docs/MQTT.md, README): in a level made from a cluster, node id or key, the characters
+ * Escaping (also in the README, "Home Assistant and MQTT"): in a level made from a cluster, node id or key, the characters
  * `%`, `/`, `+`, `#`, U+0000-U+001F and U+007F-U+009F become `%XX` per UTF-8 byte (uppercase hex),
  * as in URLs, and so does a `$` that starts the level (`$` levels are the broker's and ours).
  * A key named exactly `status` is written `%73tatus`, so it cannot be taken for the status topic.
