@@ -226,7 +226,7 @@ function describeUrl(url: string): string {
 function drained(done: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   return new Promise((resolve) => {
-    const check = () => (done() || Date.now() > deadline ? resolve() : setTimeout(check, 10).unref())
+    const check = () => (done() || Date.now() > deadline ? resolve() : setTimeout(check, 10))
     check()
   })
 }
