@@ -70,6 +70,9 @@ export function startMqttBridge(deps: MqttBridgeDeps): MqttBridge {
     connectTimeout: 10_000,
     // The bridge publishes only while connected: nothing may pile up in MQTT.js's offline queue.
     queueQoSZero: false,
+    // mqtt-packet would otherwise build a Buffer for each of the 65,536 packet ids at the first
+    // publish: about 8 MB of heap, a lot on a 512 MB board, for a few microseconds per packet.
+    writeCache: false,
     will: { topic: topics.bridge(self), payload: Buffer.from(OFFLINE), qos: 1, retain: true },
   })
 
