@@ -55,7 +55,7 @@ export function startMqttBridge(deps: MqttBridgeDeps): MqttBridge {
   let generation = 0
   let published = 0
   let commands = 0
-  let outageSince: number | undefined = Date.now()
+  let outageSince: number | undefined
   let outageLogged = false
   let lastError: Error | undefined
   let stopping = false
