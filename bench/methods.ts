@@ -8,8 +8,8 @@ export const METHODS = `- **Lab.** N node hosts plus one spare host (the broker 
 - **Systems.** *DSN*: \`DSNode.start({ nodeId, networkKey, credentialDir })\`, every other
   setting at its default (1 s heartbeats, 2 s peer timeout, mDNS on). *Mosquitto*: Debian's
   \`mosquitto\` at its defaults (only \`listener 1883 0.0.0.0\` and \`allow_anonymous true\`, which
-  2.0 needs to accept remote clients); each node is a small MQTT 3.1.1 client in Node
-  (\`bench/mqtt/\`, TCP_NODELAY on the client side, keepalive 60 s as mqtt.js) that publishes a
+  2.0 needs to accept remote clients); each node is MQTT.js (the \`mqtt\` package, MQTT 3.1.1, at
+  its defaults: keepalive 60 s, Nagle left on as MQTT.js leaves it; \`bench/agents/stores.ts\`) that publishes a
   write to \`b/<node>/<key>\` and subscribes to \`b/<other>/#\` for every other node, at QoS 1
   (acknowledged: the fair comparison) and QoS 0. A third broker with \`set_tcp_nodelay true\`
   (not a default) shows what Nagle on the broker's sockets does to the loaded latency. *Floor*: each write is one

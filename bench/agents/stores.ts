@@ -3,10 +3,11 @@
 //  - FloorStore: a bare multicast relay, plain JSON over dgram, no crypto, no repair, no
 //    membership. What Node and the machine cost by themselves.
 //  - MqttStore: every write is a PUBLISH to `b/<nodeId>/<key>` on a Mosquitto broker; each node
-//    subscribes to every other node's `b/<id>/#` and keeps what it receives.
+//    subscribes to every other node's `b/<id>/#` and keeps what it receives. The client is MQTT.js
+//    at its defaults (60 s keepalive, Nagle left on as MQTT.js leaves it), what Node users run.
 import * as dgram from 'node:dgram'
 import { EventEmitter } from 'node:events'
-import { MqttClient } from '../mqtt/client'
+import * as mqtt from 'mqtt'
 
 export interface BenchUpdate {
   nodeId: string
@@ -140,29 +141,35 @@ function decodePayload(payload: Buffer): unknown {
 
 export class MqttStore extends EventEmitter implements Store {
   private readonly data = new Replicas()
+  private published = 0
+  private received = 0
+  /** QoS 1 publishes not yet acknowledged by the broker. */
+  private unacked = 0
 
-  private constructor(readonly nodeId: string, private readonly client: MqttClient, private readonly qos: number) {
+  private constructor(readonly nodeId: string, private readonly client: mqtt.MqttClient, private readonly qos: 0 | 1) {
     super()
     client.on('message', (topic: string, payload: Buffer) => this.onMessage(topic, payload))
     client.on('error', (err: Error) => this.emit('error', err))
   }
 
   static async start(options: MqttStoreOptions): Promise<MqttStore> {
-    const client = await MqttClient.connect({ host: options.host, port: options.port, clientId: options.nodeId })
+    // No reconnect: a broker lost mid-run must fail the run, not be papered over.
+    const client = await mqtt.connectAsync({ host: options.host, port: options.port, protocol: 'mqtt', clientId: options.nodeId, reconnectPeriod: 0 })
+    const qos = options.qos === 0 ? 0 : 1
     const filters = options.peers.filter((p) => p !== options.nodeId).map((p) => `b/${p}/#`)
-    if (filters.length > 0) await client.subscribe(filters, options.qos)
-    return new MqttStore(options.nodeId, client, options.qos)
+    if (filters.length > 0) await client.subscribeAsync(filters, { qos })
+    return new MqttStore(options.nodeId, client, qos)
   }
 
   set(key: string, value: unknown): void {
     this.data.own.set(key, value)
-    this.client.publish(`b/${this.nodeId}/${key}`, encodePayload(value), this.qos)
+    this.publish(`b/${this.nodeId}/${key}`, encodePayload(value))
     this.emit('update', { nodeId: this.nodeId, key, value, deleted: false })
   }
 
   delete(key: string): boolean {
     if (!this.data.own.delete(key)) return false
-    this.client.publish(`b/${this.nodeId}/${key}`, Buffer.alloc(0), this.qos)
+    this.publish(`b/${this.nodeId}/${key}`, Buffer.alloc(0))
     return true
   }
 
@@ -179,15 +186,24 @@ export class MqttStore extends EventEmitter implements Store {
   }
 
   status(): Record<string, unknown> {
-    const c = this.client
-    return { nodeId: this.nodeId, counters: { published: c.published, received: c.received, unacked: c.unacked } }
+    return { nodeId: this.nodeId, counters: { published: this.published, received: this.received, unacked: this.unacked } }
   }
 
   async stop(): Promise<void> {
-    this.client.end()
+    await this.client.endAsync()
+  }
+
+  private publish(topic: string, payload: Buffer): void {
+    this.published++
+    if (this.qos > 0) this.unacked++
+    this.client.publish(topic, payload, { qos: this.qos }, (err) => {
+      if (this.qos > 0 && !err) this.unacked--
+      if (err) this.emit('error', err)
+    })
   }
 
   private onMessage(topic: string, payload: Buffer): void {
+    this.received++
     const [, nodeId, ...rest] = topic.split('/')
     const key = rest.join('/')
     const value = payload.length === 0 ? undefined : decodePayload(payload)

@@ -1,11 +1,13 @@
 import { unlinkSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import type { DsnConfig, DsnOptions } from '../config'
+import type { MqttBridge } from '../mqtt/bridge'
 import type { DsnNodeApi } from '../node/api'
 import type { MessageEvent, PeerDownEvent, PeerUpEvent, UpdateEvent } from '../node/events'
 import { ControlServer } from './control-server'
 import { startHttpServer, type HttpServer } from './http-hook'
 import type { Logger } from './logger'
+import { startMqttHook } from './mqtt-hook'
 import type { RunSettings } from './run-config'
 import { claimSocketPath, SocketPathError } from './socket-path'
 
@@ -48,6 +50,8 @@ export class Daemon {
   private readonly removeHandlers: (() => void)[] = []
   /** The metrics/dashboard listener, when `http` is configured (see http-hook.ts). */
   private http: HttpServer | undefined
+  /** The MQTT bridge, when `mqtt` is configured (issue 10). */
+  private mqtt: MqttBridge | undefined
 
   private constructor(
     private settings: RunSettings,
@@ -97,12 +101,15 @@ export class Daemon {
     if (deps.handleSignals) daemon.installHandlers()
     logger.info('started', { nodeId: node.nodeId, publicKey: node.publicKey, startupMs: Math.round(performance.now() - startedAt), sinceProcessStartMs: Math.round(performance.now()) })
     daemon.watchFirstHeartbeat()
+    // After `started`: the mesh never waits for MQTT.js to load, nor for the broker.
+    daemon.mqtt = startMqttHook(settings.mqtt, node, config.cluster, logger, deps.version)
     return daemon
   }
 
-  info(): Record<string, string | number | Record<string, number>> {
-    const info: Record<string, string | number | Record<string, number>> = { pid: process.pid, version: this.deps.version, socket: this.settings.socketPath, logLevel: this.deps.logger.level, memoryKB: memoryKB() }
+  info(): Record<string, string | number | Record<string, number | boolean>> {
+    const info: Record<string, string | number | Record<string, number | boolean>> = { pid: process.pid, version: this.deps.version, socket: this.settings.socketPath, logLevel: this.deps.logger.level, memoryKB: memoryKB() }
     if (this.http) info.http = this.http.url
+    if (this.mqtt) info.mqtt = this.mqtt.stats()
     return info
   }
 
@@ -122,6 +129,8 @@ export class Daemon {
       let error: Error | undefined
       await this.control.close()
       await this.http?.close()
+      // Before the node: the bridge marks this node offline while it can still publish.
+      await this.mqtt?.stop().catch((err: unknown) => logger.warn('mqtt-stop-failed', { error: err instanceof Error ? err : new Error(String(err)) }))
       try {
         await withTimeout(this.node.stop(), STOP_TIMEOUT_MS, 'the node did not stop')
       } catch (err) {
@@ -153,7 +162,8 @@ export class Daemon {
     const needsRestart = changedFields(this.settings.config, next.config)
     if (next.socketPath !== this.settings.socketPath) needsRestart.push('socket')
     if (JSON.stringify(next.http) !== JSON.stringify(this.settings.http)) needsRestart.push('http')
-    this.settings = { ...next, config: this.settings.config, socketPath: this.settings.socketPath, http: this.settings.http }
+    if (JSON.stringify(next.mqtt) !== JSON.stringify(this.settings.mqtt)) needsRestart.push('mqtt')
+    this.settings = { ...next, config: this.settings.config, socketPath: this.settings.socketPath, http: this.settings.http, mqtt: this.settings.mqtt }
     logger.info('reloaded', { reloadable: [...RELOADABLE], applied, needsRestart, logLevel: logger.level })
     return { applied, needsRestart }
   }

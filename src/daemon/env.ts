@@ -8,7 +8,9 @@ import { DEFAULT_SOCKET } from './socket-path'
  * to print `dsn run --help`, so the two cannot disagree. An empty variable counts as unset
  * (systemd's `Environment=DSN_INTERFACE=` clears a value). Environment beats the config file.
  */
-export type DaemonSetting = 'config' | 'networkKeyFile' | 'logLevel' | 'socket' | 'persist' | 'http' | 'httpToken' | 'httpTokenFile'
+export type DaemonSetting = 'config' | 'networkKeyFile' | 'logLevel' | 'socket' | 'persist' | 'http' | 'httpToken' | 'httpTokenFile' | MqttSetting
+/** Fields of the `mqtt` object (src/mqtt/config.ts). */
+export type MqttSetting = `mqtt.${'url' | 'topicPrefix' | 'clientId' | 'username' | 'passwordFile' | 'caFile' | 'discovery' | 'discoveryPrefix' | 'commands'}`
 export type EnvKind = 'string' | 'integer' | 'boolean' | 'list' | 'secret' | 'path' | 'level'
 
 export interface EnvVar {
@@ -47,6 +49,15 @@ export const ENV_VARS: readonly EnvVar[] = [
   { name: 'DSN_HTTP', target: 'http', kind: 'string', default: 'off', help: 'HTTP metrics + dashboard on host:port, e.g. 127.0.0.1:9464 (beyond loopback needs a token)' },
   { name: 'DSN_HTTP_TOKEN', target: 'httpToken', kind: 'secret', default: 'none', help: 'bearer token for DSN_HTTP (16+ characters); never logged' },
   { name: 'DSN_HTTP_TOKEN_FILE', target: 'httpTokenFile', kind: 'path', default: 'none', help: 'file holding the HTTP token; not with DSN_HTTP_TOKEN' },
+  { name: 'DSN_MQTT_URL', target: 'mqtt.url', kind: 'string', default: 'none (no bridge)', help: 'MQTT broker, mqtt://host:1883 or mqtts://host:8883: bridges the state to it' },
+  { name: 'DSN_MQTT_TOPIC_PREFIX', target: 'mqtt.topicPrefix', kind: 'string', default: 'dsn', help: 'first level of <prefix>/<cluster>/<node>/<key>' },
+  { name: 'DSN_MQTT_CLIENT_ID', target: 'mqtt.clientId', kind: 'string', default: 'dsn-<cluster>-<nodeId>', help: 'MQTT client id' },
+  { name: 'DSN_MQTT_USERNAME', target: 'mqtt.username', kind: 'string', default: 'none', help: 'MQTT user name' },
+  { name: 'DSN_MQTT_PASSWORD_FILE', target: 'mqtt.passwordFile', kind: 'path', default: 'none', help: 'file holding the MQTT password' },
+  { name: 'DSN_MQTT_CA_FILE', target: 'mqtt.caFile', kind: 'path', default: 'system CAs', help: 'PEM CA certificate for mqtts://' },
+  { name: 'DSN_MQTT_DISCOVERY', target: 'mqtt.discovery', kind: 'boolean', default: 'true', help: 'Home Assistant MQTT discovery configs' },
+  { name: 'DSN_MQTT_DISCOVERY_PREFIX', target: 'mqtt.discoveryPrefix', kind: 'string', default: 'homeassistant', help: 'Home Assistant discovery prefix' },
+  { name: 'DSN_MQTT_COMMANDS', target: 'mqtt.commands', kind: 'boolean', default: 'false', help: 'apply <prefix>/<cluster>/<this node>/set/<key> to this node\'s own keys' },
 ]
 
 export interface EnvSettings {
@@ -62,17 +73,23 @@ export interface EnvSettings {
   httpTokenFile?: string
   /** DSN_PERSIST: keep the own state in a file (the daemon's default: true). */
   persist?: boolean
+  /** Fields of `mqtt` set by DSN_MQTT_* (they win over the file's `mqtt` object). */
+  mqtt: Record<string, unknown>
   /** $STATE_DIRECTORY from systemd: the credential dir when neither env nor file sets one. */
   stateDirectory?: string
 }
 
 /** Reads every variable of ENV_VARS; an error names the variable and what is allowed. */
 export function parseEnv(env: NodeJS.ProcessEnv): EnvSettings {
-  const settings: EnvSettings = { options: {} }
+  const settings: EnvSettings = { options: {}, mqtt: {} }
   for (const v of ENV_VARS) {
     const raw = env[v.name]
     if (raw === undefined || raw.trim() === '') continue
     const value = parseOne(v, raw.trim())
+    if (v.target.startsWith('mqtt.')) {
+      settings.mqtt[v.target.slice('mqtt.'.length)] = value
+      continue
+    }
     switch (v.target) {
       case 'config':
       case 'networkKeyFile':
@@ -89,7 +106,7 @@ export function parseEnv(env: NodeJS.ProcessEnv): EnvSettings {
         settings.persist = value as boolean
         break
       default:
-        settings.options[v.target] = value
+        settings.options[v.target as keyof DsnConfig] = value
     }
   }
   if (settings.options.credentialDir === undefined) {

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs'
 import * as path from 'node:path'
 import { resolveConfig, type DsnConfig } from '../config'
 import { DsnError } from '../errors'
+import { resolveMqttSettings, type MqttSettings } from '../mqtt/config'
 import { parseEnv, unknownEnvWarnings } from './env'
 import { HTTP_FIELDS, loadHttpSettings, type HttpSettings } from './http-config'
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './logger'
@@ -19,6 +20,8 @@ export interface RunSettings {
   configPath: string | undefined
   /** The HTTP listener (metrics, dashboard), off when undefined. */
   http?: HttpSettings
+  /** The MQTT bridge (`mqtt` in the file, DSN_MQTT_*), undefined when no url is set. */
+  mqtt?: MqttSettings
   /** Things worth a warning in the log once the logger exists (never the key itself). */
   warnings: string[]
 }
@@ -28,7 +31,7 @@ export interface RunFlags {
   socket?: string
 }
 
-const DAEMON_FIELDS = ['logLevel', 'socket', 'networkKeyFile', 'persist', ...HTTP_FIELDS] as const
+const DAEMON_FIELDS = ['logLevel', 'socket', 'networkKeyFile', 'persist', 'mqtt', ...HTTP_FIELDS] as const
 /** The own-state file's name in the credential (state) directory when `persist` is on. */
 export const STATE_FILE = 'state.cbor'
 
@@ -84,8 +87,10 @@ export function loadRunSettings(flags: RunFlags, env: NodeJS.ProcessEnv): RunSet
   const config = resolveConfig(options)
   if (!persist) config.persistPath = undefined
   else config.persistPath ??= path.join(config.credentialDir, STATE_FILE)
+  const mqtt = resolveMqttSettings(file.mqtt, fromEnv.mqtt, configPath)
   return {
     config,
+    mqtt,
     socketPath: socketPathFrom(flags.socket ?? fromEnv.socket ?? (file.socket as string | undefined), env),
     logLevel: fromEnv.logLevel ?? (fileLevel as LogLevel | undefined) ?? 'info',
     configPath,
@@ -107,6 +112,7 @@ export function loadIdentitySettings(flags: RunFlags, env: NodeJS.ProcessEnv): {
   delete options.networkKeyFile
   for (const field of HTTP_FIELDS) delete options[field]
   delete options.persist
+  delete options.mqtt
   const { nodeId, credentialDir } = resolveConfig({ ...options, networkKey: '0'.repeat(64) })
   return { nodeId, credentialDir }
 }

@@ -46,6 +46,8 @@ export const status: Command = {
       ['daemon', `pid ${s.daemon.pid}, version ${s.daemon.version}, log level ${s.daemon.logLevel}, socket ${s.daemon.socket}`],
       ['peers', String(s.peers.length)],
     ]
+    const mqtt = s.daemon.mqtt as Record<string, JsonValue> | undefined
+    if (mqtt) rows.push(['mqtt', `${mqtt.connected ? 'connected' : 'not connected'}, ${mqtt.published} published, ${mqtt.pending} pending, ${mqtt.inFlight} in flight, ${mqtt.commands} commands`])
     io.out(columns(rows))
     if (s.peers.length > 0) io.out(columns(s.peers.map(peerRow)))
     const counters = Object.entries(s.counters)
