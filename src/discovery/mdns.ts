@@ -71,6 +71,7 @@ export class MdnsDiscovery extends EventEmitter {
   private repeat: NodeJS.Timeout | undefined
   private claim: HostNameClaim | undefined
   private claimTimer: NodeJS.Timeout | undefined
+  private announced = false
   private starting: Promise<void> | undefined
   private stopping: Promise<void> | undefined
 
@@ -180,6 +181,7 @@ export class MdnsDiscovery extends EventEmitter {
     if (own !== old) this.send(goodbye(old))
     this.own = own
     if (this.repeat) clearTimeout(this.repeat)
+    this.announced = true
     this.send(announcement(own))
     this.repeat = setTimeout(() => {
       this.repeat = undefined
@@ -196,8 +198,8 @@ export class MdnsDiscovery extends EventEmitter {
     const mdns = this.mdns
     if (!mdns || !this.own) return
     this.mdns = undefined
-    // Records never announced (the claim still probing) need no goodbye.
-    if (this.claim?.state !== 'claimed' && this.claim?.renames === 0) {
+    // Records never announced (the first claim still probing) need no goodbye.
+    if (!this.announced) {
       await new Promise<void>((resolve) => mdns.destroy(() => resolve()))
       return
     }
