@@ -146,9 +146,9 @@ export class Generators {
   private wrongKey(): Uint8Array {
     const d = this.d
     const { frame, signature } = d.pick(this.world.openedCorpus)
-    if (d.chance(0.25)) return seal(this.otherCluster, new TextEncoder().encode('other-cluster'), d.bytes(24), frame, signature)
+    if (d.chance(0.25)) return seal(this.otherCluster, new TextEncoder().encode('other-cluster'), d.bytes(12), frame, signature)
     const key = d.pick(this.wrongKeys)
-    const out = seal(key, this.cluster, d.bytes(24), frame, signature)
+    const out = seal(key, this.cluster, d.bytes(12), frame, signature)
     // Claim the victim's key id half the time, so the AEAD itself must refuse it.
     if (d.chance(0.5)) out[1] = this.world.keyId
     return out
@@ -207,7 +207,7 @@ export class Generators {
     const ranges = this.absurdRanges()
     switch (d.int(8)) {
       case 7: return { type: MessageType.Peers, ...head, addresses: this.addresses() }
-      case 0: return { type: MessageType.Heartbeat, ...head, seq: d.absurdNumber(), digest: d.bytes(8), publicKey: null }
+      case 0: return { type: MessageType.Heartbeat, ...head, seq: d.absurdNumber(), digest: d.bytes(8), publicKey: null, dhKey: d.chance(0.2) ? d.bytes(d.chance(0.5) ? 32 : d.int(40)) : null }
       case 1: {
         const seq = Math.max(1, d.absurdNumber()), count = Math.max(1, d.absurdNumber())
         return { type: MessageType.Data, ...head, seq, index: d.int(Math.min(seq, count)), count, chunk: d.bytes(d.int(200)) }
