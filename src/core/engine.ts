@@ -360,8 +360,9 @@ export class Engine {
    * others (heartbeats, NACKs, PINGs) carry MACs for whoever is keyed.
    */
   private sendGroup(body: FrameBody, signed: boolean, now: number, extra?: Address): void {
+    // Data and Goodbye always come here with `signed`: for them it means "prove the origin".
     const mustProve = body.type === MessageType.Data || body.type === MessageType.Goodbye
-    const proof: Proof = signed ? 'signed' : mustProve ? 'authentic' : 'cheap'
+    const proof: Proof = mustProve ? 'authentic' : signed ? 'signed' : 'cheap'
     this.send(body, proof, this.config.multicast, this.groupTargets(now, extra), this.macReceivers())
   }
 
