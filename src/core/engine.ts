@@ -60,6 +60,7 @@ export class Engine {
   private heartbeatsSent = 0
   private lastPingAnsweredAt = -Infinity
   private lastSnapshotAt = -Infinity
+  private lastNackAt = -Infinity
   private readonly resentAt = new Map<number, number>()
   private stopped = false
   /** Pair MAC keys of the live peers we have keys for; rebuilt only when a peer changes. */
@@ -242,6 +243,7 @@ export class Engine {
   /** The origin's side of repair: resend from history, or a snapshot when that is gone or cheaper. */
   handleNack(ranges: ReadonlyArray<readonly [number, number]>, wantSnapshot: boolean, now: number): void {
     this.counters.add('nacks-received')
+    this.lastNackAt = now
     const oldest = this.stream.oldest()
     let wanted = 0
     for (const [first, last] of ranges) wanted += Math.min(last, this.stream.seq) - first + 1
@@ -316,7 +318,7 @@ export class Engine {
 
   private sendData(item: Sequenced, now: number): void {
     this.sendGroup({ type: MessageType.Data, seq: item.seq, index: item.index, count: item.count, chunk: item.chunk }, true, now)
-    this.tailHeartbeatAt = now + TIMERS.tailHeartbeatMs
+    if (now - this.lastNackAt < TIMERS.tailHeartbeatAfterNackMs) this.tailHeartbeatAt = now + TIMERS.tailHeartbeatMs
   }
 
   private sendHeartbeat(signed: boolean, now: number, extra?: Address): void {

@@ -14,8 +14,11 @@ export const TIMERS = {
   resendSuppressMs: 15,
   /** At most one snapshot per origin in this window: one serves every receiver. */
   snapshotMinIntervalMs: 100,
-  /** A heartbeat this long after the last data datagram reveals a lost tail quickly. */
+  /** A heartbeat this long after the last data datagram reveals a lost tail quickly... */
   tailHeartbeatMs: 25,
+  /** ...sent only this long after a NACK last reached us: on a clean link it would double the
+   * datagrams per write for nothing, and where loss was seen it is worth its bytes. */
+  tailHeartbeatAfterNackMs: 10_000,
   /** Heartbeats carry a signature (and the public key) every n-th time, when a new peer
    * appears, and when asked: 64 bytes saved on most heartbeats keeps idle traffic low. */
   signedHeartbeatEvery: 8,
