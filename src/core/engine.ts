@@ -1,6 +1,6 @@
 import type { DsnConfig } from '../config'
 import { DsnError } from '../errors'
-import { MAX_MACS, SEAL_OVERHEAD } from '../seal/envelope'
+import { SEAL_OVERHEAD } from '../seal/envelope'
 import type { PairKey } from '../seal/pair-keys'
 import type { Signer } from '../seal/signer'
 import { MessageType } from '../wire/constants'
@@ -9,6 +9,7 @@ import { Counters } from './counters'
 import { DirectMessages } from './direct-messages'
 import { checkKey, encodeValue } from './values'
 import { Inbound } from './inbound'
+import { MacReceivers } from './mac-receivers'
 import { OutgoingStream, type Sequenced } from './outgoing-stream'
 import { OwnState } from './own-state'
 import type { Peer } from './peer'
@@ -63,10 +64,7 @@ export class Engine {
   private lastNackAt = -Infinity
   private readonly resentAt = new Map<number, number>()
   private stopped = false
-  /** Pair MAC keys of the live peers we have keys for; rebuilt only when a peer changes. */
-  private keyedReceivers: PairKey[] = []
-  private unkeyedLive = 0
-  private receiversDirty = true
+  private readonly macReceivers = new MacReceivers(this.peers)
 
   constructor(options: EngineOptions) {
     const { config } = options
@@ -223,7 +221,7 @@ export class Engine {
 
   /** A peer came up, went down or was keyed: the MAC receivers are rebuilt before the next send. */
   peersChanged(): void {
-    this.receiversDirty = true
+    this.macReceivers.changed()
   }
 
   /** A new peer appeared: let it learn our key within a few ms. */
@@ -365,7 +363,7 @@ export class Engine {
     // Data and Goodbye always come here with `signed`: for them it means "prove the origin".
     const mustProve = body.type === MessageType.Data || body.type === MessageType.Goodbye
     const proof: Proof = mustProve ? 'authentic' : signed ? 'signed' : 'cheap'
-    this.send(body, proof, this.config.multicast, this.groupTargets(now, extra), this.macReceivers())
+    this.send(body, proof, this.config.multicast, this.groupTargets(now, extra), this.macReceivers.keyed)
   }
 
   private send(body: FrameBody, proof: Proof, multicast: boolean, unicast: Address[], receivers: readonly PairKey[]): void {
@@ -381,26 +379,7 @@ export class Engine {
 
   /** Live peers without a pair key, when `receivers` is the group list; 0 for one named peer. */
   private unkeyedLiveFor(receivers: readonly PairKey[]): number {
-    return receivers === this.keyedReceivers ? this.unkeyedLive : 0
-  }
-
-  private macReceivers(): PairKey[] {
-    if (this.receiversDirty) {
-      this.receiversDirty = false
-      this.keyedReceivers = []
-      this.unkeyedLive = 0
-      for (const peer of this.peers.values()) {
-        if (!peer.replica) continue
-        if (peer.macOut) this.keyedReceivers.push(peer.macOut)
-        else this.unkeyedLive++
-      }
-      // Past MAX_MACS receivers a signature is smaller: count them all as unkeyed.
-      if (this.keyedReceivers.length > MAX_MACS) {
-        this.unkeyedLive += this.keyedReceivers.length
-        this.keyedReceivers = []
-      }
-    }
-    return this.keyedReceivers
+    return receivers === this.macReceivers.keyed ? this.macReceivers.unkeyedLive : 0
   }
 
   private assertRunning(): void {
