@@ -26,8 +26,10 @@ export class Inbound {
     counters.add('datagrams-received')
     counters.add('bytes-received', datagram.length)
     if (datagram.length > config.mtu + 512) return counters.drop('oversized')
-    // Our own multicast, looped back, is known by its source before any decryption.
-    if (this.engine.unicast.selfAddresses.has(from)) return counters.add('own-datagrams')
+    // Our own multicast, looped back, is known by the salt in its clear nonce before any
+    // decryption, once its source address is known to be ours (a relay's address is not enough:
+    // others' datagrams come from it too, and they never carry our salt).
+    if (this.engine.sealer.isOwnSalt(datagram) && this.engine.unicast.selfAddresses.has(from)) return counters.add('own-datagrams')
     const opened = this.engine.sealer.unseal(datagram)
     if (!opened.ok) return counters.drop(opened.reason)
     const { frame } = opened

@@ -1,5 +1,5 @@
 import { deriveNetworkKey, type NetworkKey } from '../seal/keys'
-import { MAC_ENTRY_BYTES, MAX_MACS, NONCE_BYTES, open, seal, signedMessage, SEAL_OVERHEAD, SIGNATURE_BYTES } from '../seal/envelope'
+import { HEADER_BYTES, MAC_ENTRY_BYTES, MAX_MACS, NONCE_BYTES, open, seal, signedMessage, SEAL_OVERHEAD, SIGNATURE_BYTES } from '../seal/envelope'
 import { derivePairKey, macTrailer, type PairKey } from '../seal/pair-keys'
 import type { Signer } from '../seal/signer'
 import { decodeFrame, encodeFrame, FrameError, type Frame } from '../wire/frame'
@@ -48,6 +48,17 @@ export class Sealer {
     this.cluster = new TextEncoder().encode(networkKeys.cluster)
     this.clusterName = networkKeys.cluster
     this.nonce.set(random.bytes(8), 0)
+  }
+
+  /**
+   * True when the datagram's clear nonce carries our current salt: it is one of ours, looped
+   * back (another sender has the same salt with probability 2^-64). Copying our salt into a
+   * datagram only makes us ignore that datagram; changing the nonce of another's breaks its AEAD.
+   */
+  isOwnSalt(datagram: Uint8Array): boolean {
+    if (datagram.length < HEADER_BYTES + NONCE_BYTES) return false
+    for (let i = 0; i < 8; i++) if (datagram[HEADER_BYTES + i] !== this.nonce[i]) return false
+    return true
   }
 
   /** The last packet number used: our own looped-back datagrams are recognised as recent by it. */

@@ -143,3 +143,24 @@ t.test('receiver MACs: keyed peers skip signatures, and no member can forge or r
   const cc = b.engine.peers.get('copycat')
   t.ok(cc?.macIn && peerA?.macIn && Buffer.compare(cc.macIn.key, peerA.macIn.key) !== 0, 'its pair key differs from a\'s: the identities are in the derivation')
 })
+
+t.test('a relay forwarding others from an address we also loop back through is not taken for us', async (t) => {
+  const net = new SimNetwork(55)
+  const [a, b] = ['a', 'b'].map((id) => net.add(id))
+  t.ok(runUntil(net, 5000, () => digestsAgree(net)))
+  net.runFor(1500)
+  // The simulator does not loop multicast back: hand a its own last datagram, as the kernel would.
+  a.engine.receive(a.sent[a.sent.length - 1], a.address, 'multicast', net.now)
+  t.ok(a.engine.selfAddresses.has(a.address), 'a knows its own address from its looped-back datagrams')
+  net.partition([a], [b])
+  b.engine.set('via-relay', 1)
+  net.runFor(5)
+  const data = b.sent.filter((d) => peek(d)?.type === MessageType.Data).at(-1) as Uint8Array
+  net.heal()
+  const own = a.engine.counters.get('own-datagrams')
+  a.engine.receive(data, a.address, 'multicast', net.now)
+  t.equal(a.engine.get('b', 'via-relay'), 1, "b's datagram from a's own address is still opened and applied")
+  t.equal(a.engine.counters.get('own-datagrams'), own, 'and not counted as ours')
+  a.engine.receive(a.sent[a.sent.length - 1], a.address, 'multicast', net.now)
+  t.equal(a.engine.counters.get('own-datagrams'), own + 1, 'while our own (our salt, our address) is')
+})
