@@ -22,6 +22,8 @@ const ROOT = resolve(__dirname, '..')
 const SPECS: Record<SystemKey, SystemSpec> = {
   dsn: { impl: 'dsn' },
   floor: { impl: 'floor' },
+  // The floor plus DSN's cryptography per datagram: AEAD seal/open and receiver MACs.
+  sfloor: { impl: 'floor', secure: true },
   mqtt1: { impl: 'mqtt', qos: 1, port: 1883 },
   mqtt0: { impl: 'mqtt', qos: 0, port: 1884 },
   // Not a default: what the loaded latency becomes without Nagle on the broker's sockets.
@@ -31,6 +33,7 @@ const SPECS: Record<SystemKey, SystemSpec> = {
 const SECTIONS_OF: Record<SystemKey, Section[]> = {
   dsn: ['latency', 'throughput', 'wire', 'loss', 'membership', 'footprint'],
   floor: ['latency', 'wire'],
+  sfloor: ['latency', 'wire'],
   mqtt1: ['latency', 'throughput', 'wire', 'loss', 'footprint'],
   mqtt0: ['latency', 'throughput', 'wire'],
   mqtt1nd: ['latency'],

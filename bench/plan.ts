@@ -6,7 +6,7 @@
 
 export const SECTIONS = ['latency', 'throughput', 'wire', 'loss', 'membership', 'footprint'] as const
 export type Section = (typeof SECTIONS)[number]
-export const SYSTEMS = ['dsn', 'floor', 'mqtt1', 'mqtt0', 'mqtt1nd'] as const
+export const SYSTEMS = ['dsn', 'floor', 'sfloor', 'mqtt1', 'mqtt0', 'mqtt1nd'] as const
 export type SystemKey = (typeof SYSTEMS)[number]
 
 export interface Plan {

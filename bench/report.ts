@@ -20,7 +20,7 @@ type Row = [string, (s: SystemResult | undefined) => number | string | undefined
 /** Not measured, known by construction: the floor has no timers, MQTT clients only keepalive. */
 function idleNote(s: SystemResult | undefined): string | undefined {
   if (!s?.wire) return undefined
-  if (s.label === 'floor') return '0 (no timers)'
+  if (s.label === 'floor' || s.label === 'secure floor') return '0 (no timers)'
   if (s.label.startsWith('Mosquitto')) return '~2, +1 per client at the broker (60 s keepalive; not measured)'
   return undefined
 }
@@ -67,11 +67,11 @@ function sideBySide(result: BenchResult): string {
   if (!lab) return '_No full lab was measured._'
   const s = lab.systems
   const rows = ROWS.map(([name, get, fmt]) => {
-    const vals = [s.dsn, s.mqtt1, s.mqtt0, s.mqtt1nd, s.floor].map(get)
+    const vals = [s.dsn, s.mqtt1, s.mqtt0, s.mqtt1nd, s.floor, s.sfloor].map(get)
     const num = (v: number | string | undefined) => (typeof v === 'number' ? v : undefined)
-    return [name, ...vals.map((v) => show(v, fmt)), ratio(num(vals[0]), num(vals[1])), ratio(num(vals[0]), num(vals[4]))]
-  }).filter((r) => r.slice(1, 6).some((c) => c !== '-'))
-  return `### N = ${lab.n}\n\n` + table(['', 'DSN', 'Mosquitto QoS 1', 'Mosquitto QoS 0', 'Mosquitto QoS 1, set_tcp_nodelay (not a default)', 'floor (bare JSON multicast)', 'DSN / Mosquitto QoS 1', 'DSN / floor'], rows)
+    return [name, ...vals.map((v) => show(v, fmt)), ratio(num(vals[0]), num(vals[1])), ratio(num(vals[0]), num(vals[4])), ratio(num(vals[0]), num(vals[5]))]
+  }).filter((r) => r.slice(1, 7).some((c) => c !== '-'))
+  return `### N = ${lab.n}\n\n` + table(['', 'DSN', 'Mosquitto QoS 1', 'Mosquitto QoS 0', 'Mosquitto QoS 1, set_tcp_nodelay (not a default)', 'floor (bare JSON multicast)', 'secure floor (floor + seal + MACs)', 'DSN / Mosquitto QoS 1', 'DSN / floor', 'DSN / secure floor'], rows)
 }
 
 function perN(result: BenchResult): string {

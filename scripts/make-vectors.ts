@@ -9,6 +9,7 @@ import { encodeBody } from '../src/core/body'
 import { entryHash, xorInto } from '../src/core/digest'
 import { encodeValue, TOMBSTONE } from '../src/core/values'
 import { seal, signedMessage } from '../src/seal/envelope'
+import { derivePairKey, macTrailer } from '../src/seal/pair-keys'
 import { deriveNetworkKey } from '../src/seal/keys'
 import { signerFromSeed } from '../src/seal/signer'
 import { BodyKind, DIGEST_BYTES, MessageType, PROTOCOL_VERSION } from '../src/wire/constants'
@@ -29,6 +30,14 @@ const PEER_INCARNATION = 1753999990
 const SALT = `dsn/${PROTOCOL_VERSION}`
 
 const signer = signerFromSeed(SEED)
+// The receiver of the MAC vectors, "hall", and the pair keys of both directions.
+const PEER_SEED = seq32(0xc0)
+const peerSigner = signerFromSeed(PEER_SEED)
+const shared = signer.agree(peerSigner.dhPublicKey) as Uint8Array
+const toPeer = derivePairKey(shared, CLUSTER, signer.publicKey, peerSigner.publicKey)
+const fromPeer = derivePairKey(shared, CLUSTER, peerSigner.publicKey, signer.publicKey)
+// Nonces: an 8-byte salt (random per incarnation on a real node), then the counter 1, 2, 3...
+const NONCE_SALT = Uint8Array.from({ length: 8 }, (_, i) => 0x50 + i)
 const primary = deriveNetworkKey(NETWORK_KEY, CLUSTER)
 const clusterBytes = new TextEncoder().encode(CLUSTER)
 
@@ -48,9 +57,12 @@ const long = encodeBody(BodyKind.Delta, [{ key: 'note', bytes: encodeValue('x'.r
 const half = Math.ceil(long.length / 2)
 
 type Body = { [T in Frame['type']]: Omit<Extract<Frame, { type: T }>, 'origin' | 'incarnation' | 'packet'> }[Frame['type']]
-const cases: Array<{ name: string; signed: boolean; body: Body; note: string }> = [
-  { name: 'heartbeat-signed', signed: true, note: 'every 8th heartbeat, answers to PING, introductions: carries the public key', body: { type: MessageType.Heartbeat, seq: 3, digest, publicKey: signer.publicKey } },
-  { name: 'heartbeat-unsigned', signed: false, note: 'the usual heartbeat: no key, no signature', body: { type: MessageType.Heartbeat, seq: 3, digest, publicKey: null } },
+const cases: Array<{ name: string; signed: boolean; maced?: boolean; body: Body; note: string }> = [
+  { name: 'heartbeat-signed', signed: true, note: 'every 8th heartbeat, answers to PING, introductions: carries the Ed25519 and X25519 public keys', body: { type: MessageType.Heartbeat, seq: 3, digest, publicKey: signer.publicKey, dhKey: signer.dhPublicKey } },
+  { name: 'heartbeat-unsigned', signed: false, note: 'a heartbeat when no peer is keyed yet: no key, no signature, no MAC', body: { type: MessageType.Heartbeat, seq: 3, digest, publicKey: null, dhKey: null } },
+  { name: 'heartbeat-maced', signed: false, maced: true, note: 'the usual heartbeat: one MAC for "hall"', body: { type: MessageType.Heartbeat, seq: 3, digest, publicKey: null, dhKey: null } },
+  { name: 'data-delta-maced', signed: false, maced: true, note: 'a delta with one MAC for "hall", as when every live peer is keyed', body: { type: MessageType.Data, seq: 2, index: 0, count: 1, chunk: delta } },
+  { name: 'nack-maced', signed: false, maced: true, note: 'a NACK to "hall" with its MAC', body: { type: MessageType.Nack, target: PEER, targetIncarnation: PEER_INCARNATION, ranges: [[3, 3]], wantSnapshot: false } },
   { name: 'data-delta', signed: true, note: 'body [0, "temperature", 21.5, "humidity", 40, "old", undefined]: a delta with a tombstone', body: { type: MessageType.Data, seq: 1, index: 0, count: 1, chunk: delta } },
   { name: 'data-fragment-0', signed: true, note: 'first half of body [0, "note", "xxx...x" (40)], base sequence 4', body: { type: MessageType.Data, seq: 4, index: 0, count: 2, chunk: long.subarray(0, half) } },
   { name: 'data-fragment-1', signed: true, note: 'second half: seq 5 - index 1 = base 4', body: { type: MessageType.Data, seq: 5, index: 1, count: 2, chunk: long.subarray(half) } },
@@ -75,17 +87,20 @@ const vectors = cases.map((c, i) => {
   const frameBytes = encodeFrame(frame)
   const message = signedMessage(clusterBytes, frameBytes)
   const signature = c.signed ? signer.sign(message) : null
-  const nonce = Uint8Array.from({ length: 24 }, (_, k) => (16 * i + k) & 0xff)
-  const sealed = seal(primary, clusterBytes, nonce, frameBytes, signature)
-  const inner = Buffer.concat([Uint8Array.of(c.signed ? 1 : 0), frameBytes, signature ?? new Uint8Array(0)])
+  const macs = c.maced ? macTrailer([toPeer], frameBytes) : null
+  const nonce = Buffer.concat([NONCE_SALT, Buffer.of(0, 0, 0, i + 1)])
+  const sealed = seal(primary, clusterBytes, nonce, frameBytes, signature, macs)
+  const inner = Buffer.concat([Uint8Array.of(c.signed ? 1 : c.maced ? 2 : 0), frameBytes, signature ?? macs ?? new Uint8Array(0)])
   return {
     name: c.name,
     note: c.note,
     signed: c.signed,
+    maced: c.maced ?? false,
     frame: fields(frame),
     frameCbor: hex(frameBytes),
     signedMessage: c.signed ? hex(message) : null,
     signature: signature ? hex(signature) : null,
+    macTrailer: macs ? hex(macs) : null,
     nonce: hex(nonce),
     associatedData: hex(Buffer.concat([Uint8Array.of(PROTOCOL_VERSION, primary.id), clusterBytes])),
     inner: hex(inner),
@@ -106,12 +121,21 @@ const keys = [NETWORK_KEY, OLD_NETWORK_KEY].map((networkKey) => {
 })
 
 const out = {
-  description: 'dsn protocol version 1 golden vectors: see docs/PROTOCOL.md. Nonces are fixed here only to be reproducible; a sender draws 24 fresh random bytes per datagram.',
+  description: `dsn protocol version ${PROTOCOL_VERSION} golden vectors: see docs/PROTOCOL.md. The nonce salt is fixed here only to be reproducible; a sender draws 8 random bytes per incarnation, and the counter follows.`,
   protocolVersion: PROTOCOL_VERSION,
   cluster: CLUSTER,
   clusterHex: hex(clusterBytes),
   hkdf: { hash: 'SHA-256', salt: SALT, saltHex: hex(Buffer.from(SALT)), keyIdInfo: 'key-id', aeadInfo: `aead ${CLUSTER}`, keys },
-  identity: { seed: hex(SEED), publicKey: hex(signer.publicKey) },
+  identity: { seed: hex(SEED), publicKey: hex(signer.publicKey), dhPublicKey: hex(signer.dhPublicKey) },
+  peerIdentity: { nodeId: PEER, seed: hex(PEER_SEED), publicKey: hex(peerSigner.publicKey), dhPublicKey: hex(peerSigner.dhPublicKey) },
+  x25519: {
+    privateKeyDerivation: 'HKDF-SHA256(IKM = Ed25519 seed, salt "dsn x25519", info "x25519 identity", 32)',
+    sharedSecret: hex(shared),
+    pairKeyInfo: '"mac " | cluster | 0x00 | origin Ed25519 key | receiver Ed25519 key',
+    originToPeer: { key: hex(toPeer.key), hint: toPeer.hint },
+    peerToOrigin: { key: hex(fromPeer.key), hint: fromPeer.hint },
+  },
+  nonceSalt: hex(NONCE_SALT),
   signatureContext: { prefix: 'dsn-sig', layout: '"dsn-sig" (7 bytes) | protocol version (1) | cluster (UTF-8) | frame CBOR' },
   origin: ORIGIN,
   incarnation: INCARNATION,

@@ -5,9 +5,13 @@
 //  - MqttStore: every write is a PUBLISH to `b/<nodeId>/<key>` on a Mosquitto broker; each node
 //    subscribes to every other node's `b/<id>/#` and keeps what it receives. The client is MQTT.js
 //    at its defaults (60 s keepalive, Nagle left on as MQTT.js leaves it), what Node users run.
+import { createHash, randomBytes } from 'node:crypto'
 import * as dgram from 'node:dgram'
 import { EventEmitter } from 'node:events'
 import * as mqtt from 'mqtt'
+import { open, seal } from '../../src/seal/envelope'
+import { deriveNetworkKey, type NetworkKey } from '../../src/seal/keys'
+import { checkMacs, derivePairKey, macTrailer, type PairKey } from '../../src/seal/pair-keys'
 
 export interface BenchUpdate {
   nodeId: string
@@ -53,15 +57,56 @@ export interface FloorOptions {
   group: string
   port: number
   interfaceAddress: string
+  /** The secure floor: every datagram sealed (ChaCha20-Poly1305) with one MAC per peer, as DSN. */
+  secure?: { networkKey: string; peers: string[] }
+}
+
+/** The crypto DSN pays per datagram, around the floor's JSON: what our security design costs. */
+class FloorCrypto {
+  private readonly key: NetworkKey
+  private readonly cluster = new TextEncoder().encode('bench')
+  private readonly nonce = new Uint8Array(12)
+  private counter = 0
+  private readonly out: PairKey[]
+  private readonly inbound = new Map<string, PairKey>()
+
+  constructor(nodeId: string, options: NonNullable<FloorOptions['secure']>) {
+    this.key = deriveNetworkKey(options.networkKey, 'bench')
+    this.nonce.set(randomBytes(8))
+    // Pair keys from a per-pair secret instead of X25519: the per-datagram cost is the same.
+    const pair = (a: string, b: string) => derivePairKey(createHash('sha256').update([a, b].sort().join('/')).digest(), 'bench', Buffer.from(a), Buffer.from(b))
+    const others = options.peers.filter((p) => p !== nodeId)
+    this.out = others.map((p) => pair(nodeId, p))
+    for (const p of others) this.inbound.set(p, pair(p, nodeId))
+  }
+
+  seal(payload: Uint8Array): Uint8Array {
+    new DataView(this.nonce.buffer).setUint32(8, ++this.counter)
+    return seal(this.key, this.cluster, this.nonce, payload, null, macTrailer(this.out, payload))
+  }
+
+  /** Frame and MAC entries, or null when the datagram does not open. */
+  open(datagram: Uint8Array): { frame: Uint8Array; macs: Uint8Array } | null {
+    const opened = open([this.key], this.cluster, datagram)
+    return opened.ok && opened.value.macs ? { frame: opened.value.frame, macs: opened.value.macs } : null
+  }
+
+  /** Our MAC from `origin` checks (origin read from the frame, as DSN does). */
+  check(origin: string, opened: { frame: Uint8Array; macs: Uint8Array }): boolean {
+    const pair = this.inbound.get(origin)
+    return pair !== undefined && checkMacs(pair, opened.frame, opened.macs) === 'ok'
+  }
 }
 
 export class FloorStore extends EventEmitter implements Store {
   private readonly data = new Replicas()
+  private readonly crypto: FloorCrypto | null
   sent = 0
   received = 0
 
   private constructor(readonly nodeId: string, private readonly socket: dgram.Socket, private readonly options: FloorOptions) {
     super()
+    this.crypto = options.secure ? new FloorCrypto(nodeId, options.secure) : null
     socket.on('message', (msg) => this.onMessage(msg))
   }
 
@@ -81,13 +126,13 @@ export class FloorStore extends EventEmitter implements Store {
   set(key: string, value: unknown): void {
     this.data.own.set(key, value)
     this.sent++
-    this.socket.send(JSON.stringify({ o: this.nodeId, k: key, v: value }), this.options.port, this.options.group)
+    this.socket.send(this.wrap(JSON.stringify({ o: this.nodeId, k: key, v: value })), this.options.port, this.options.group)
     this.emit('update', { nodeId: this.nodeId, key, value, deleted: false })
   }
 
   delete(key: string): boolean {
     if (!this.data.own.delete(key)) return false
-    this.socket.send(JSON.stringify({ o: this.nodeId, k: key }), this.options.port, this.options.group)
+    this.socket.send(this.wrap(JSON.stringify({ o: this.nodeId, k: key })), this.options.port, this.options.group)
     return true
   }
 
@@ -111,9 +156,18 @@ export class FloorStore extends EventEmitter implements Store {
     await new Promise<void>((resolve) => this.socket.close(() => resolve()))
   }
 
+  private wrap(json: string): Uint8Array {
+    const bytes = Buffer.from(json)
+    return this.crypto ? this.crypto.seal(bytes) : bytes
+  }
+
   private onMessage(msg: Buffer): void {
     this.received++
-    const { o, k, v } = JSON.parse(msg.toString('utf8')) as { o: string; k: string; v?: unknown }
+    const opened = this.crypto ? this.crypto.open(msg) : null
+    if (this.crypto && !opened) return
+    const payload = opened ? opened.frame : msg
+    const { o, k, v } = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('utf8')) as { o: string; k: string; v?: unknown }
+    if (this.crypto && opened && o !== this.nodeId && !this.crypto.check(o, opened)) return
     if (o === this.nodeId) return
     this.data.put(o, k, v)
     this.emit('update', { nodeId: o, key: k, value: v, deleted: v === undefined })

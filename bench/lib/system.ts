@@ -16,6 +16,8 @@ export interface SystemSpec {
   port?: number
   /** MQTT only: mosquitto.conf `set_tcp_nodelay true` (default false: Nagle on the broker's sockets). */
   brokerNoDelay?: boolean
+  /** Floor only: seal and MAC every datagram as DSN does (the "secure floor"). */
+  secure?: boolean
 }
 
 export const FLOOR_GROUP = '239.255.74.75'
@@ -23,7 +25,7 @@ export const FLOOR_PORT = 47475
 
 export function systemLabel(spec: SystemSpec): string {
   if (spec.impl === 'dsn') return 'DSN'
-  if (spec.impl === 'floor') return 'floor'
+  if (spec.impl === 'floor') return spec.secure ? 'secure floor' : 'floor'
   return `Mosquitto QoS ${spec.qos ?? 1}${spec.brokerNoDelay ? ' nodelay' : ''}`
 }
 
@@ -61,7 +63,10 @@ export class System {
       case 'dsn':
         return { impl: 'dsn', nodeId, print: 'none', dsn: { networkKey: LAB_KEY, credentialDir: `${workDir}/cred-${nodeId}` } }
       case 'floor':
-        return { impl: 'floor', nodeId, print: 'none', floor: { group: FLOOR_GROUP, port: FLOOR_PORT, interfaceAddress: lab.hosts[host].address } }
+        return {
+          impl: 'floor', nodeId, print: 'none',
+          floor: { group: FLOOR_GROUP, port: FLOOR_PORT + (this.spec.secure ? 1 : 0), interfaceAddress: lab.hosts[host].address, secure: this.spec.secure ? { networkKey: LAB_KEY, peers: this.ids } : undefined },
+        }
       case 'mqtt':
         return {
           impl: 'mqtt', nodeId, print: 'none',

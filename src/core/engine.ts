@@ -1,6 +1,7 @@
 import type { DsnConfig } from '../config'
 import { DsnError } from '../errors'
 import { SEAL_OVERHEAD } from '../seal/envelope'
+import type { PairKey } from '../seal/pair-keys'
 import type { Signer } from '../seal/signer'
 import { MessageType } from '../wire/constants'
 import { cbor, encodeFrame, type Frame } from '../wire/frame'
@@ -9,6 +10,7 @@ import { DirectMessages } from './direct-messages'
 import { checkKey, encodeValue } from './values'
 import { toPlainValue } from '../wire/plain-value'
 import { Inbound } from './inbound'
+import { MacReceivers } from './mac-receivers'
 import { OutgoingStream, type Sequenced } from './outgoing-stream'
 import { OwnState } from './own-state'
 import type { Peer } from './peer'
@@ -60,8 +62,10 @@ export class Engine {
   private heartbeatsSent = 0
   private lastPingAnsweredAt = -Infinity
   private lastSnapshotAt = -Infinity
+  private lastNackAt = -Infinity
   private readonly resentAt = new Map<number, number>()
   private stopped = false
+  private readonly macReceivers = new MacReceivers(this.peers)
 
   constructor(options: EngineOptions) {
     const { config } = options
@@ -80,6 +84,7 @@ export class Engine {
       options.incarnation,
       options.signer,
       options.random,
+      config.mtu,
     )
     this.messages = new DirectMessages(config.sendTimeoutMs)
     this.inbound = new Inbound(this)
@@ -219,6 +224,11 @@ export class Engine {
     this.events.push(event)
   }
 
+  /** A peer came up, went down or was keyed: the MAC receivers are rebuilt before the next send. */
+  peersChanged(): void {
+    this.macReceivers.changed()
+  }
+
   /** A new peer appeared: let it learn our key within a few ms. */
   introduceSoon(now: number): void {
     this.introduceAt = Math.min(this.introduceAt, now + this.random.next() * TIMERS.introduceMaxDelayMs)
@@ -236,6 +246,7 @@ export class Engine {
   /** The origin's side of repair: resend from history, or a snapshot when that is gone or cheaper. */
   handleNack(ranges: ReadonlyArray<readonly [number, number]>, wantSnapshot: boolean, now: number): void {
     this.counters.add('nacks-received')
+    this.lastNackAt = now
     const oldest = this.stream.oldest()
     let wanted = 0
     for (const [first, last] of ranges) wanted += Math.min(last, this.stream.seq) - first + 1
@@ -279,7 +290,7 @@ export class Engine {
   }
 
   sendAck(to: Peer, messageId: number): void {
-    this.send({ type: MessageType.Ack, to: to.nodeId, messageId }, true, false, [to.address])
+    this.send({ type: MessageType.Ack, to: to.nodeId, messageId }, 'authentic', false, [to.address], to.macOut ? [to.macOut] : [])
   }
 
   groupTargets(now: number, extra?: Address): Address[] {
@@ -310,14 +321,14 @@ export class Engine {
 
   private sendData(item: Sequenced, now: number): void {
     this.sendGroup({ type: MessageType.Data, seq: item.seq, index: item.index, count: item.count, chunk: item.chunk }, true, now)
-    this.tailHeartbeatAt = now + TIMERS.tailHeartbeatMs
+    if (now - this.lastNackAt < TIMERS.tailHeartbeatAfterNackMs) this.tailHeartbeatAt = now + TIMERS.tailHeartbeatMs
   }
 
   private sendHeartbeat(signed: boolean, now: number, extra?: Address): void {
     this.heartbeatsSent++
     this.counters.add(signed ? 'heartbeats-signed' : 'heartbeats')
     this.sendGroup(
-      { type: MessageType.Heartbeat, seq: this.stream.seq, digest: Uint8Array.from(this.own.digest), publicKey: signed ? this.sealer.publicKey : null },
+      { type: MessageType.Heartbeat, seq: this.stream.seq, digest: Uint8Array.from(this.own.digest), publicKey: signed ? this.sealer.publicKey : null, dhKey: signed ? this.sealer.dhPublicKey : null },
       signed,
       now,
       extra,
@@ -339,30 +350,50 @@ export class Engine {
     const addresses = this.livePeers().map((p) => p.address).slice(0, 64)
     if (addresses.length === 0) return
     this.counters.add('peer-lists-sent')
-    this.send({ type: MessageType.Peers, addresses }, true, false, unicast)
+    // Some of these addresses are candidates we have not admitted: only a signature serves them.
+    this.send({ type: MessageType.Peers, addresses }, 'signed', false, unicast, [])
   }
 
   private sendDirect(peer: Peer, messageId: number, data: unknown): void {
     this.counters.add('messages-sent')
-    this.send({ type: MessageType.Message, to: peer.nodeId, messageId, data }, true, false, [peer.address])
+    this.send({ type: MessageType.Message, to: peer.nodeId, messageId, data }, 'authentic', false, [peer.address], peer.macOut ? [peer.macOut] : [])
   }
 
+  /**
+   * `signed`: a signature (introductions, every 8th heartbeat). Otherwise frames that must
+   * prove their origin carry MACs when every live peer is keyed and a signature when not; the
+   * others (heartbeats, NACKs, PINGs) carry MACs for whoever is keyed.
+   */
   private sendGroup(body: FrameBody, signed: boolean, now: number, extra?: Address): void {
-    this.send(body, signed, this.config.multicast, this.groupTargets(now, extra))
+    // Data and Goodbye always come here with `signed`: for them it means "prove the origin".
+    const mustProve = body.type === MessageType.Data || body.type === MessageType.Goodbye
+    const proof: Proof = mustProve ? 'authentic' : signed ? 'signed' : 'cheap'
+    this.send(body, proof, this.config.multicast, this.groupTargets(now, extra), this.macReceivers.keyed)
   }
 
-  private send(body: FrameBody, signed: boolean, multicast: boolean, unicast: Address[]): void {
+  private send(body: FrameBody, proof: Proof, multicast: boolean, unicast: Address[], receivers: readonly PairKey[]): void {
     if (this.stopped || (!multicast && unicast.length === 0)) return
-    const bytes = this.sealer.seal(body, signed)
+    let signed = proof === 'signed'
+    if (proof === 'authentic' && (receivers.length === 0 || this.unkeyedLiveFor(receivers) > 0)) signed = true
+    const bytes = this.sealer.seal(body, signed, signed ? [] : receivers)
     this.counters.add('datagrams-sent')
     this.counters.add('bytes-sent', bytes.length)
+    if (this.sealer.lastProof === 'macs') this.counters.add('datagrams-maced')
     this.outbox.push({ bytes, multicast, unicast })
+  }
+
+  /** Live peers without a pair key, when `receivers` is the group list; 0 for one named peer. */
+  private unkeyedLiveFor(receivers: readonly PairKey[]): number {
+    return receivers === this.macReceivers.keyed ? this.macReceivers.unkeyedLive : 0
   }
 
   private assertRunning(): void {
     if (this.stopped) throw new DsnError('DSN_STOPPED', 'this node was stopped')
   }
 }
+
+/** signed: always a signature; authentic: MACs or a signature; cheap: MACs where keyed, else nothing. */
+type Proof = 'signed' | 'authentic' | 'cheap'
 
 /** Bytes a Data frame needs besides its chunk, at the largest numbers it can carry. */
 export function dataHeaderBytes(nodeId: string): number {

@@ -1,4 +1,5 @@
 import type { PeerDownReason } from '../node/events'
+import { checkMacs } from '../seal/pair-keys'
 import { verifierFor } from '../seal/signer'
 import { MessageType } from '../wire/constants'
 import type { Frame } from '../wire/frame'
@@ -25,6 +26,10 @@ export class Inbound {
     counters.add('datagrams-received')
     counters.add('bytes-received', datagram.length)
     if (datagram.length > config.mtu + 512) return counters.drop('oversized')
+    // Our own multicast, looped back, is known by the salt in its clear nonce before any
+    // decryption, once its source address is known to be ours (a relay's address is not enough:
+    // others' datagrams come from it too, and they never carry our salt).
+    if (this.engine.sealer.isOwnSalt(datagram) && this.engine.unicast.selfAddresses.has(from)) return counters.add('own-datagrams')
     const opened = this.engine.sealer.unseal(datagram)
     if (!opened.ok) return counters.drop(opened.reason)
     const { frame } = opened
@@ -36,6 +41,8 @@ export class Inbound {
     }
 
     let peer = this.engine.peers.get(frame.origin)
+    // Authentic: proven to come from the origin (its signature, or its MAC for us).
+    let authentic = false
     if (opened.signed) {
       const announced = frame.type === MessageType.Heartbeat ? frame.publicKey : null
       const known = peer?.publicKey ?? this.engine.pinned.get(frame.origin) ?? null
@@ -54,12 +61,25 @@ export class Inbound {
         peer = this.newPeer(frame.origin, key, verify, from, now)
         if (!peer) return counters.drop('too-many-peers')
       }
-    } else if (frame.type !== MessageType.Heartbeat && frame.type !== MessageType.Nack && frame.type !== MessageType.Ping) {
+      if (frame.type === MessageType.Heartbeat && frame.dhKey) this.keyPeer(peer, frame.dhKey)
+      authentic = true
+    } else if (opened.macs) {
+      if (peer?.macIn) {
+        const verdict = checkMacs(peer.macIn, opened.frameBytes, opened.macs)
+        if (verdict === 'bad') return counters.drop('bad-mac')
+        authentic = verdict === 'ok'
+        if (!authentic) counters.add('macs-not-for-us')
+      } else {
+        // We lack its X25519 key (or the origin itself): its signed heartbeat carries it.
+        this.askIntroduction(frame.origin, from, now)
+      }
+    }
+    if (!authentic && frame.type !== MessageType.Heartbeat && frame.type !== MessageType.Nack && frame.type !== MessageType.Ping) {
       return counters.drop('unsigned')
     }
 
     if (peer) {
-      const verdict = peer.window.check(frame.incarnation, frame.packet, opened.signed)
+      const verdict = peer.window.check(frame.incarnation, frame.packet, authentic)
       if (verdict === 'unsigned-ahead' && frame.incarnation > peer.incarnation) {
         // Likely a restart we have not seen signed yet: ask for a signed heartbeat.
         this.askIntroduction(frame.origin, from, now)
@@ -69,7 +89,7 @@ export class Inbound {
     // Unsigned frames cannot introduce a node or a new incarnation: only repair and probe
     // requests (harmless, answered with signed data) are taken from strangers.
     const current = peer !== undefined && peer.replica !== null && frame.incarnation === peer.incarnation
-    if (!opened.signed && !current) {
+    if (!authentic && !current) {
       if (frame.type === MessageType.Heartbeat) {
         this.askIntroduction(frame.origin, from, now)
         return counters.drop('unknown-origin')
@@ -77,7 +97,7 @@ export class Inbound {
       return this.dispatchStrangerRequest(frame, from, now)
     }
     const known = peer as Peer
-    known.window.accept(frame.incarnation, frame.packet, opened.signed)
+    known.window.accept(frame.incarnation, frame.packet, authentic)
     if (frame.type === MessageType.Goodbye) {
       if (current) this.down(known, 'goodbye')
       else counters.add('ignored.goodbye-stale')
@@ -90,6 +110,17 @@ export class Inbound {
     known.probeAt = null
     this.engine.unicast.heard(from)
     this.dispatch(known, frame, now)
+  }
+
+  /** Its X25519 key came signed: derive the pair MAC keys, so its MACs (and ours) can be checked. */
+  private keyPeer(peer: Peer, dhKey: Uint8Array): void {
+    if (peer.dhKey && Buffer.compare(peer.dhKey, dhKey) === 0) return
+    const keys = this.engine.sealer.pairKeys(peer.publicKey, dhKey)
+    if (!keys) return this.engine.counters.drop('bad-dh-key')
+    peer.dhKey = dhKey
+    peer.macIn = keys.macIn
+    peer.macOut = keys.macOut
+    this.engine.peersChanged()
   }
 
   /** Timers for one peer: NACK a gap, probe when quiet, declare down on timeout. */
@@ -260,7 +291,7 @@ export class Inbound {
       this.engine.emit({ type: 'pin', nodeId, publicKey })
     }
     const peer: Peer = {
-      nodeId, publicKey, verify, window: new ReplayWindow(), replica: null, incarnation: 0, address: from,
+      nodeId, publicKey, verify, dhKey: null, macIn: null, macOut: null, window: new ReplayWindow(), replica: null, incarnation: 0, address: from,
       lastHeardAt: now, lastMulticastAt: -Infinity, originSeq: 0, originDigest: null, probeAt: null, lastPingedAt: -Infinity,
     }
     peers.set(nodeId, peer)
@@ -285,6 +316,7 @@ export class Inbound {
     this.engine.emit({ type: 'peer-up', event: { nodeId: peer.nodeId, incarnation, address: from } })
     this.engine.introduceSoon(now)
     this.engine.peerListDirty = true
+    this.engine.peersChanged()
   }
 
   private down(peer: Peer, reason: PeerDownReason): void {
@@ -293,6 +325,7 @@ export class Inbound {
     peer.probeAt = null
     this.engine.counters.add(`peers-down.${reason}`)
     this.engine.emit({ type: 'peer-down', event: { nodeId: peer.nodeId, incarnation: peer.incarnation, reason } })
+    this.engine.peersChanged()
     for (const id of this.engine.messages.failTo(peer.nodeId)) {
       this.engine.emit({ type: 'message-failed', messageId: id, nodeId: peer.nodeId })
     }

@@ -1,3 +1,4 @@
+import type { PairKey } from '../seal/pair-keys'
 import type { Address } from './types'
 import { Replica } from './replica'
 import { ReplayWindow } from './replay-window'
@@ -7,6 +8,11 @@ export interface Peer {
   nodeId: string
   publicKey: Uint8Array
   verify: (message: Uint8Array, signature: Uint8Array) => boolean
+  /** Its X25519 key, learnt from a heartbeat signed by `publicKey`; null until then. */
+  dhKey: Uint8Array | null
+  /** Pair MAC keys: its frames to us, and ours to it (docs/PROTOCOL.md section 3.2). */
+  macIn: PairKey | null
+  macOut: PairKey | null
   /** Replay protection outlives incarnations: an old incarnation's datagrams stay refused. */
   window: ReplayWindow
   /** Current incarnation's replica; null while the peer is down. */

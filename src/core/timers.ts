@@ -16,8 +16,11 @@ export const TIMERS = {
   snapshotMinIntervalMs: 100,
   /** A receiver whose digest still differs after a snapshot asks again after 2, 4, 8... heartbeat intervals, at most this. */
   snapshotRequestBackoffMaxMs: 60_000,
-  /** A heartbeat this long after the last data datagram reveals a lost tail quickly. */
+  /** A heartbeat this long after the last data datagram reveals a lost tail quickly... */
   tailHeartbeatMs: 25,
+  /** ...sent only this long after a NACK last reached us: on a clean link it would double the
+   * datagrams per write for nothing, and where loss was seen it is worth its bytes. */
+  tailHeartbeatAfterNackMs: 10_000,
   /** Heartbeats carry a signature (and the public key) every n-th time, when a new peer
    * appears, and when asked: 64 bytes saved on most heartbeats keeps idle traffic low. */
   signedHeartbeatEvery: 8,

@@ -1,19 +1,27 @@
-import { xchacha20poly1305 } from '@noble/ciphers/chacha'
+import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { PROTOCOL_VERSION } from '../wire/constants'
 import type { NetworkKey } from './keys'
 
 /**
- * The sealed datagram:  version (1) | key id (1) | nonce (24) | XChaCha20-Poly1305(inner)
+ * The sealed datagram:  version (1) | key id (1) | nonce (12) | ChaCha20-Poly1305(inner)
  * with associated data = version | key id | cluster, so a datagram is bound to its protocol
- * version and cluster. The 24-byte random nonce makes nonce reuse negligible without any
- * shared counter. inner = flags (1) | frame | [Ed25519 signature (64) when flags & SIGNED].
- * The signature is inside the AEAD: outsiders learn nothing, members verify origin.
+ * version and cluster. The nonce is a random per-sender salt and a counter (see Sealer and
+ * docs/PROTOCOL.md section 3), never random alone. inner = flags (1) | frame | [trailer]:
+ * an Ed25519 signature (64) when flags = SIGNED, receiver MACs when flags = MACS. The trailer
+ * is inside the AEAD: outsiders learn nothing, members check origin.
  */
 export const HEADER_BYTES = 2
-export const NONCE_BYTES = 24
+export const NONCE_BYTES = 12
 export const TAG_BYTES = 16
 export const SIGNATURE_BYTES = 64
 export const FLAG_SIGNED = 1
+export const FLAG_MACS = 2
+/** One receiver MAC: hint (1) | truncated HMAC (6). */
+export const MAC_HINT_BYTES = 1
+export const MAC_TAG_BYTES = 6
+export const MAC_ENTRY_BYTES = MAC_HINT_BYTES + MAC_TAG_BYTES
+/** Most MACs in one datagram: beyond this a signature is smaller and one verify is cheap enough. */
+export const MAX_MACS = 24
 /** Bytes a sealed datagram adds around a frame, signed. */
 export const SEAL_OVERHEAD = HEADER_BYTES + NONCE_BYTES + TAG_BYTES + 1 + SIGNATURE_BYTES
 
@@ -23,6 +31,8 @@ export interface Opened {
   signed: boolean
   frame: Uint8Array
   signature: Uint8Array | null
+  /** The MAC entries (n x 7 bytes, without the count byte), when flags = MACS. */
+  macs: Uint8Array | null
 }
 
 export type OpenResult = { ok: true; value: Opened } | { ok: false; reason: 'too-short' | 'bad-version' | 'unknown-key' | 'auth-failed' | 'bad-flags' }
@@ -38,18 +48,30 @@ export function signedMessage(cluster: Uint8Array, frame: Uint8Array): Uint8Arra
 }
 const SIG_CONTEXT = new TextEncoder().encode('dsn-sig')
 
-export function seal(key: NetworkKey, cluster: Uint8Array, nonce: Uint8Array, frame: Uint8Array, signature: Uint8Array | null): Uint8Array {
-  const inner = new Uint8Array(1 + frame.length + (signature ? SIGNATURE_BYTES : 0))
-  inner[0] = signature ? FLAG_SIGNED : 0
-  inner.set(frame, 1)
-  if (signature) inner.set(signature, 1 + frame.length)
-  const header = Uint8Array.of(PROTOCOL_VERSION, key.id)
-  const sealed = xchacha20poly1305(key.aeadKey, nonce, associatedData(header, cluster)).encrypt(inner)
-  const out = new Uint8Array(HEADER_BYTES + NONCE_BYTES + sealed.length)
-  out.set(header, 0)
+/**
+ * Seals one frame. `macs` is a whole MAC trailer (entries | count), exclusive with a signature.
+ * One allocation for the datagram; node:crypto's ChaCha20-Poly1305 (OpenSSL) does the work.
+ */
+export function seal(key: NetworkKey, cluster: Uint8Array, nonce: Uint8Array, frame: Uint8Array, signature: Uint8Array | null, macs: Uint8Array | null = null): Uint8Array {
+  if (nonce.length !== NONCE_BYTES) throw new RangeError(`nonce must be ${NONCE_BYTES} bytes`)
+  const trailer = signature ?? macs
+  const innerLength = 1 + frame.length + (trailer ? trailer.length : 0)
+  const out = Buffer.allocUnsafe(HEADER_BYTES + NONCE_BYTES + innerLength + TAG_BYTES)
+  out[0] = PROTOCOL_VERSION
+  out[1] = key.id
   out.set(nonce, HEADER_BYTES)
-  out.set(sealed, HEADER_BYTES + NONCE_BYTES)
-  return out
+  const cipher = createCipheriv('chacha20-poly1305', key.aeadKey, nonce, { authTagLength: TAG_BYTES })
+  cipher.setAAD(associatedData(out.subarray(0, HEADER_BYTES), cluster), { plaintextLength: innerLength })
+  // inner is built in place, then encrypted over itself: one buffer for the whole datagram.
+  const inner = out.subarray(HEADER_BYTES + NONCE_BYTES, HEADER_BYTES + NONCE_BYTES + innerLength)
+  inner[0] = signature ? FLAG_SIGNED : macs ? FLAG_MACS : 0
+  inner.set(frame, 1)
+  if (trailer) inner.set(trailer, 1 + frame.length)
+  let at = HEADER_BYTES + NONCE_BYTES
+  at += cipher.update(inner).copy(out, at)
+  at += cipher.final().copy(out, at)
+  cipher.getAuthTag().copy(out, at)
+  return new Uint8Array(out.buffer, out.byteOffset, out.length)
 }
 
 /** Opens with whichever accepted key the key id names; never throws. */
@@ -58,29 +80,51 @@ export function open(keys: readonly NetworkKey[], cluster: Uint8Array, datagram:
   const version = datagram[0]
   if (version !== PROTOCOL_VERSION) return { ok: false, reason: 'bad-version' }
   const keyId = datagram[1]
-  const candidates = keys.filter((k) => k.id === keyId)
-  if (candidates.length === 0) return { ok: false, reason: 'unknown-key' }
-  const nonce = datagram.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES)
-  const body = datagram.subarray(HEADER_BYTES + NONCE_BYTES)
-  const aad = associatedData(datagram.subarray(0, HEADER_BYTES), cluster)
-  for (const key of candidates) {
-    let inner: Uint8Array
-    try {
-      inner = xchacha20poly1305(key.aeadKey, nonce, aad).decrypt(body)
-    } catch {
-      continue
-    }
-    const flags = inner[0]
-    if (flags > FLAG_SIGNED) return { ok: false, reason: 'bad-flags' }
-    const signed = flags === FLAG_SIGNED
-    if (signed && inner.length < 1 + SIGNATURE_BYTES + 1) return { ok: false, reason: 'bad-flags' }
-    const end = signed ? inner.length - SIGNATURE_BYTES : inner.length
-    return {
-      ok: true,
-      value: { version, keyId, signed, frame: inner.subarray(1, end), signature: signed ? inner.subarray(end) : null },
-    }
+  let aad: Uint8Array | null = null
+  let anyKey = false
+  for (const key of keys) {
+    if (key.id !== keyId) continue
+    anyKey = true
+    aad ??= associatedData(datagram.subarray(0, HEADER_BYTES), cluster)
+    const inner = decrypt(key.aeadKey, datagram.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES), aad, datagram.subarray(HEADER_BYTES + NONCE_BYTES))
+    if (!inner) continue
+    return parseInner(inner, version, keyId)
   }
-  return { ok: false, reason: 'auth-failed' }
+  return { ok: false, reason: anyKey ? 'auth-failed' : 'unknown-key' }
+}
+
+function decrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, body: Uint8Array): Uint8Array | null {
+  const length = body.length - TAG_BYTES
+  try {
+    const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_BYTES })
+    decipher.setAAD(aad, { plaintextLength: length })
+    decipher.setAuthTag(body.subarray(length))
+    const head = decipher.update(body.subarray(0, length))
+    const tail = decipher.final()
+    const inner = tail.length === 0 ? head : Buffer.concat([head, tail])
+    // A plain Uint8Array view: what the frame decoder and the replicas keep is not a Buffer.
+    return new Uint8Array(inner.buffer, inner.byteOffset, inner.length)
+  } catch {
+    return null
+  }
+}
+
+function parseInner(inner: Uint8Array, version: number, keyId: number): OpenResult {
+  const flags = inner[0]
+  if (flags === 0) return { ok: true, value: { version, keyId, signed: false, frame: inner.subarray(1), signature: null, macs: null } }
+  if (flags === FLAG_SIGNED) {
+    if (inner.length < 1 + 1 + SIGNATURE_BYTES) return { ok: false, reason: 'bad-flags' }
+    const end = inner.length - SIGNATURE_BYTES
+    return { ok: true, value: { version, keyId, signed: true, frame: inner.subarray(1, end), signature: inner.subarray(end), macs: null } }
+  }
+  if (flags === FLAG_MACS) {
+    const count = inner[inner.length - 1]
+    const end = inner.length - 1 - count * MAC_ENTRY_BYTES
+    // At least one MAC, at most MAX_MACS, and a frame of at least one byte before them.
+    if (count === 0 || count > MAX_MACS || end < 2) return { ok: false, reason: 'bad-flags' }
+    return { ok: true, value: { version, keyId, signed: false, frame: inner.subarray(1, end), signature: null, macs: inner.subarray(end, inner.length - 1) } }
+  }
+  return { ok: false, reason: 'bad-flags' }
 }
 
 function associatedData(header: Uint8Array, cluster: Uint8Array): Uint8Array {

@@ -1,5 +1,5 @@
 /** Wire constants. The message-type enum is append-only: never renumber, only add. */
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2
 
 export const enum MessageType {
   Heartbeat = 1,

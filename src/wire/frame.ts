@@ -20,6 +20,8 @@ export interface HeartbeatFrame extends FrameHeader {
   digest: Uint8Array
   /** Ed25519 public key, present in signed heartbeats: how receivers learn and pin it. */
   publicKey: Uint8Array | null
+  /** X25519 public key, also in signed heartbeats: receivers derive pair MAC keys from it. */
+  dhKey: Uint8Array | null
 }
 
 /** One datagram of a sequenced body; `index` of `count` fragments, base sequence = seq - index. */
@@ -80,7 +82,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
   const head = [frame.type, frame.origin, frame.incarnation, frame.packet]
   switch (frame.type) {
     case MessageType.Heartbeat:
-      return cbor.encode([...head, frame.seq, frame.digest, frame.publicKey])
+      return cbor.encode([...head, frame.seq, frame.digest, frame.publicKey, frame.dhKey])
     case MessageType.Data:
       return cbor.encode([...head, frame.seq, frame.index, frame.count, frame.chunk])
     case MessageType.Nack:
@@ -126,10 +128,11 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   const f = raw as unknown[]
   switch (type) {
     case MessageType.Heartbeat: {
-      expectLength(f, 7)
+      expectLength(f, 8)
       const digest = bytesField(f[5], DIGEST_BYTES, DIGEST_BYTES)
       const publicKey = f[6] === null ? null : bytesField(f[6], 32, 32)
-      return { type, ...head, seq: uint(f[4]), digest, publicKey }
+      const dhKey = f[7] === null ? null : bytesField(f[7], 32, 32)
+      return { type, ...head, seq: uint(f[4]), digest, publicKey, dhKey }
     }
     case MessageType.Data: {
       expectLength(f, 8)

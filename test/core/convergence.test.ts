@@ -10,7 +10,7 @@ const ROUNDS = 8
 
 t.test('20 nodes, 30% loss, 10% duplicates, 3 ms jitter: all converge', async (t) => {
   const started = Date.now()
-  const net = new SimNetwork(20251125, { loss: 0.3, duplicate: 0.1, jitterMs: 3 })
+  const net = new SimNetwork(20251126, { loss: 0.3, duplicate: 0.1, jitterMs: 3 })
   const nodes = Array.from({ length: NODES }, (_, i) => net.add(`n${String(i).padStart(2, '0')}`))
   t.ok(runUntil(net, 10_000, () => digestsAgree(net)), `every node sees every other at ${Math.round(net.now)} ms (simulated)`)
 

@@ -4,7 +4,17 @@ import t from 'tap'
 import { seededRandom } from '../sim/random'
 import { SimNetwork } from '../sim/network'
 import { deltaBody, freshSigner, Insider } from '../fuzz/forge'
-import { digestsAgree, mismatches, runUntil } from './sim-helpers'
+import { digestsAgree, mismatches, peek, runUntil } from './sim-helpers'
+import { randomBytes } from 'node:crypto'
+import { open, seal } from '../../src/seal/envelope'
+import { deriveNetworkKey } from '../../src/seal/keys'
+import { macTrailer, type PairKey } from '../../src/seal/pair-keys'
+import { MessageType } from '../../src/wire/constants'
+import { encodeFrame } from '../../src/wire/frame'
+import { TEST_KEY } from '../sim/network'
+
+const SNIFF = deriveNetworkKey(TEST_KEY, 'default')
+const CLUSTER = new TextEncoder().encode('default')
 
 function updatesOf(node: { events: Array<{ type: string }> }): number {
   return node.events.filter((e) => e.type === 'update').length
@@ -32,9 +42,10 @@ t.test('a capture replayed (shuffled, twice) and an old incarnation replayed cha
   const dropsBefore = c.engine.counters.toJSON()
   const random = seededRandom(5)
   const shuffled = [...capture, ...capture].sort(() => random.next() - 0.5)
-  for (const bytes of shuffled) net.inject(c, bytes)
-  net.runFor(500)
+  // Straight into c's receive path, so the count is not mixed with the live traffic's own duplicates.
+  for (const bytes of shuffled) c.engine.receive(bytes, '10.0.0.250:47475', 'multicast', net.now)
   const after = c.engine.counters.toJSON()
+  net.runFor(500)
   const delta = (k: string) => (after[k] ?? 0) - (dropsBefore[k] ?? 0)
   t.equal(updatesOf(c), before, `${shuffled.length} replayed datagrams: no update`)
   t.ok(delta('dropped.replay') > 0, `dropped.replay +${delta('dropped.replay')}`)
@@ -79,4 +90,77 @@ t.test('an impostor with its own key, another cluster, and strict mode', async (
   strict.runFor(3000)
   t.same(guard.engine.livePeers().map((p) => p.nodeId), ['allowed'], 'strict mode admits only the allowed key')
   t.ok(guard.engine.counters.get('dropped.not-allowed') > 0, `dropped.not-allowed ${guard.engine.counters.get('dropped.not-allowed')}`)
+})
+
+t.test('receiver MACs: keyed peers skip signatures, and no member can forge or replay them', async (t) => {
+  const net = new SimNetwork(54)
+  const [a, b, m] = ['a', 'b', 'mallory'].map((id) => net.add(id))
+  t.ok(runUntil(net, 5000, () => digestsAgree(net)))
+  net.runFor(200)
+  a.engine.set('real', 1)
+  net.runFor(50)
+  const last = a.sent.map((bytes) => ({ bytes, opened: open([SNIFF], CLUSTER, bytes) })).filter((x) => x.opened.ok && peek(x.bytes)?.type === MessageType.Data).at(-1)
+  t.ok(last && last.opened.ok && last.opened.value.macs !== null && last.opened.value.signature === null, 'a write between keyed peers carries MACs, no signature')
+  t.ok(a.engine.counters.get('datagrams-maced') > 0)
+  t.equal(b.engine.get('a', 'real'), 1)
+  const peerA = b.engine.peers.get('a')
+  t.ok(peerA?.macIn && peerA.macOut, 'b holds both pair keys for a')
+
+  // mallory holds the network key and its own identity; it claims origin "a".
+  const before = b.engine.counters.toJSON()
+  const head = { origin: 'a', incarnation: a.engine.incarnation, packet: a.engine.sealer.lastPacket + 5 }
+  const forged = encodeFrame({ type: MessageType.Data, ...head, seq: a.engine.stream.seq + 1, index: 0, count: 1, chunk: deltaBody({ real: 666 }) })
+  const key = deriveNetworkKey(TEST_KEY, 'default')
+  const nonce = (i: number) => Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9, 0, 0, 0, i)
+  // 1. MACs under mallory's own pair key with b (the best key it has).
+  const mToB = m.engine.peers.get('b')?.macOut
+  t.ok(mToB, 'mallory is keyed with b')
+  net.inject(b, seal(key, CLUSTER, nonce(1), forged, null, macTrailer([mToB as PairKey], forged)))
+  // 2. b's real hint for a, with guessed MACs.
+  for (let i = 0; i < 20; i++) {
+    const entries = Buffer.concat([Buffer.of((peerA as { macIn: PairKey }).macIn.hint), randomBytes(6), Buffer.of(1)])
+    net.inject(b, seal(key, CLUSTER, nonce(2 + i), forged, null, entries))
+  }
+  // 3. a's real MAC'd datagram, replayed.
+  if (last) net.inject(b, last.bytes)
+  // 4. A Goodbye "from a" with mallory's MAC.
+  const bye = encodeFrame({ type: MessageType.Goodbye, ...head, packet: head.packet + 1 })
+  net.inject(b, seal(key, CLUSTER, nonce(40), bye, null, macTrailer([mToB as PairKey], bye)))
+  net.runFor(50)
+  const after = b.engine.counters.toJSON()
+  const delta = (k: string) => (after[k] ?? 0) - (before[k] ?? 0)
+  t.equal(b.engine.get('a', 'real'), 1, 'the forged write was not taken')
+  t.ok(b.engine.peers.get('a')?.replica, 'the forged goodbye did not take a down')
+  t.ok(delta('dropped.bad-mac') >= 20, `guessed MACs: dropped.bad-mac +${delta('dropped.bad-mac')}`)
+  t.equal(delta('dropped.bad-mac') + delta('dropped.unsigned') + delta('dropped.replay'), 23, 'every forgery and the replay refused and counted')
+  t.equal(b.eventsOf('peer-down').length, 0)
+
+  // 5. mallory announces a's X25519 key as its own, signed by mallory: it learns nothing it can use.
+  const copycat = new Insider({ nodeId: 'copycat', incarnation: 1, signer: freshSigner(seededRandom(9)), random: seededRandom(10) })
+  const hb = copycat.seal({ type: MessageType.Heartbeat, seq: 0, digest: new Uint8Array(8), publicKey: copycat.signer.publicKey, dhKey: a.engine.sealer.dhPublicKey }, true)
+  net.inject(b, hb)
+  net.runFor(50)
+  const cc = b.engine.peers.get('copycat')
+  t.ok(cc?.macIn && peerA?.macIn && Buffer.compare(cc.macIn.key, peerA.macIn.key) !== 0, 'its pair key differs from a\'s: the identities are in the derivation')
+})
+
+t.test('a relay forwarding others from an address we also loop back through is not taken for us', async (t) => {
+  const net = new SimNetwork(55)
+  const [a, b] = ['a', 'b'].map((id) => net.add(id))
+  t.ok(runUntil(net, 5000, () => digestsAgree(net)))
+  net.runFor(1500)
+  // The simulator does not loop multicast back: hand a its own last datagram, as the kernel would.
+  a.engine.receive(a.sent[a.sent.length - 1], a.address, 'multicast', net.now)
+  t.ok(a.engine.selfAddresses.has(a.address), 'a knows its own address from its looped-back datagrams')
+  net.partition([a], [b])
+  b.engine.set('via-relay', 1)
+  net.runFor(5)
+  const data = b.sent.filter((d) => peek(d)?.type === MessageType.Data).at(-1) as Uint8Array
+  net.heal()
+  const own = a.engine.counters.get('own-datagrams')
+  a.engine.receive(data, a.address, 'multicast', net.now)
+  t.equal(a.engine.get('b', 'via-relay'), 1, "b's datagram from a's own address is still opened and applied")
+  t.equal(a.engine.counters.get('own-datagrams'), own, 'and not counted as ours')
+  a.engine.receive(a.sent[a.sent.length - 1], a.address, 'multicast', net.now)
+  t.equal(a.engine.counters.get('own-datagrams'), own + 1, 'while our own (our salt, our address) is')
 })

@@ -68,11 +68,11 @@ export class Insider {
   /** Any bytes as the frame, sealed (and signed) properly: reaches the frame decoder. */
   raw(frameBytes: Uint8Array, signed: boolean): Uint8Array {
     const signature = signed ? this.signer.sign(signedMessage(this.cluster, frameBytes)) : null
-    return seal(this.key, this.cluster, this.random.bytes(24), frameBytes, signature)
+    return seal(this.key, this.cluster, this.random.bytes(12), frameBytes, signature)
   }
 
   heartbeat(seq: number, signed = true, digest: Uint8Array = new Uint8Array(8)): Uint8Array {
-    return this.seal({ type: 1, seq, digest, publicKey: signed ? this.signer.publicKey : null } as FrameBody, signed)
+    return this.seal({ type: 1, seq, digest, publicKey: signed ? this.signer.publicKey : null, dhKey: signed ? this.signer.dhPublicKey : null } as FrameBody, signed)
   }
 
   data(seq: number, index: number, count: number, chunk: Uint8Array): Uint8Array {

@@ -6,24 +6,25 @@ import { HONEST, VICTIM, type World } from './world'
 import { seal } from '../../src/seal/envelope'
 import { deriveNetworkKey } from '../../src/seal/keys'
 import type { Signer } from '../../src/seal/signer'
-import { BodyKind, MessageType } from '../../src/wire/constants'
+import { BodyKind, MessageType, PROTOCOL_VERSION } from '../../src/wire/constants'
 import { cbor, encodeFrame, type Frame } from '../../src/wire/frame'
 
 /** Categories and their share of the stream. `insider-*` and `impostor` carry valid AEAD. */
 export const CATEGORIES = {
-  random: 0.16,
-  mutation: 0.3,
+  random: 0.14,
+  mutation: 0.26,
   'wrong-key': 0.06,
   replay: 0.1,
   'malformed-frame': 0.12,
   'insider-unsigned': 0.08,
   'insider-signed': 0.12,
   impostor: 0.06,
+  'forged-macs': 0.06,
 } as const
 export type Category = keyof typeof CATEGORIES
 
 /** Categories whose every datagram must be refused and counted as a drop. */
-export const MUST_DROP: ReadonlySet<Category> = new Set(['random', 'mutation', 'wrong-key', 'malformed-frame'])
+export const MUST_DROP: ReadonlySet<Category> = new Set(['random', 'mutation', 'wrong-key', 'malformed-frame', 'forged-macs'])
 
 const CHUNK = 1200
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
@@ -74,6 +75,7 @@ export class Generators {
       case 'insider-unsigned': return this.remember(this.insiderUnsigned())
       case 'insider-signed': return this.remember(this.insiderSigned())
       case 'impostor': return this.impostor()
+      case 'forged-macs': return this.forgedMacs()
     }
   }
 
@@ -97,9 +99,9 @@ export class Generators {
   private random(): Uint8Array {
     const d = this.d
     const r = d.next()
-    if (r < 0.2) return d.bytes(d.int(44))
+    if (r < 0.2) return d.bytes(d.int(32))
     if (r < 0.5) return d.bytes(d.range(44, 1600))
-    if (r < 0.95) return Buffer.concat([Buffer.of(1, this.world.keyId), d.bytes(d.range(42, 1500))]) // reaches the AEAD
+    if (r < 0.95) return Buffer.concat([Buffer.of(PROTOCOL_VERSION, this.world.keyId), d.bytes(d.range(30, 1500))]) // reaches the AEAD
     return d.bytes(d.range(1913, 9000)) // over mtu + 512
   }
 
@@ -142,13 +144,38 @@ export class Generators {
     }
   }
 
+  /**
+   * An insider claims an honest, keyed origin with receiver MACs it cannot compute: the
+   * victim's real hint with a guessed MAC, other hints, or a junk trailer. Always refused.
+   */
+  private forgedMacs(): Uint8Array {
+    const d = this.d
+    const honest = d.pick(this.world.honest)
+    const peer = this.world.victim.engine.peers.get(honest.nodeId)
+    const head = { origin: honest.nodeId, incarnation: honest.engine.incarnation, packet: honest.engine.sealer.lastPacket + 1 + d.int(50) }
+    const frames: Frame[] = [
+      { type: MessageType.Data, ...head, seq: honest.engine.stream.seq + 1, index: 0, count: 1, chunk: deltaBody({ mine: 'forged' }) },
+      { type: MessageType.Goodbye, ...head },
+      { type: MessageType.Message, ...head, to: VICTIM, messageId: d.int(1000), data: 'forged' },
+      { type: MessageType.Ack, ...head, to: VICTIM, messageId: d.int(1000) },
+    ]
+    const frame = encodeFrame(d.pick(frames))
+    const count = 1 + d.int(24)
+    const entries = d.bytes(count * 7)
+    // Put the victim's own hint in some entries, so the MAC comparison itself must refuse.
+    if (peer?.macIn && d.chance(0.6)) for (let i = 0; i < count; i++) if (d.chance(0.5)) entries[i * 7] = peer.macIn.hint
+    let trailer = Buffer.concat([entries, Buffer.of(count)])
+    if (d.chance(0.15)) trailer = Buffer.concat([d.bytes(d.int(20)), Buffer.of(d.int(256))]) // junk trailer
+    return seal(deriveNetworkKey('a'.repeat(64), 'default'), this.cluster, d.bytes(12), frame, null, trailer)
+  }
+
   /** A real frame re-sealed under a key the victim does not hold, or for another cluster. */
   private wrongKey(): Uint8Array {
     const d = this.d
     const { frame, signature } = d.pick(this.world.openedCorpus)
-    if (d.chance(0.25)) return seal(this.otherCluster, new TextEncoder().encode('other-cluster'), d.bytes(24), frame, signature)
+    if (d.chance(0.25)) return seal(this.otherCluster, new TextEncoder().encode('other-cluster'), d.bytes(12), frame, signature)
     const key = d.pick(this.wrongKeys)
-    const out = seal(key, this.cluster, d.bytes(24), frame, signature)
+    const out = seal(key, this.cluster, d.bytes(12), frame, signature)
     // Claim the victim's key id half the time, so the AEAD itself must refuse it.
     if (d.chance(0.5)) out[1] = this.world.keyId
     return out
@@ -207,7 +234,7 @@ export class Generators {
     const ranges = this.absurdRanges()
     switch (d.int(8)) {
       case 7: return { type: MessageType.Peers, ...head, addresses: this.addresses() }
-      case 0: return { type: MessageType.Heartbeat, ...head, seq: d.absurdNumber(), digest: d.bytes(8), publicKey: null }
+      case 0: return { type: MessageType.Heartbeat, ...head, seq: d.absurdNumber(), digest: d.bytes(8), publicKey: null, dhKey: d.chance(0.2) ? d.bytes(d.chance(0.5) ? 32 : d.int(40)) : null }
       case 1: {
         const seq = Math.max(1, d.absurdNumber()), count = Math.max(1, d.absurdNumber())
         return { type: MessageType.Data, ...head, seq, index: d.int(Math.min(seq, count)), count, chunk: d.bytes(d.int(200)) }

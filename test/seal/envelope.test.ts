@@ -2,10 +2,11 @@
 // every refusal comes back as a reason, never an exception.
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { xchacha20poly1305 } from '@noble/ciphers/chacha'
+import { chacha20poly1305 } from '@noble/ciphers/chacha'
 import { Sealer } from '../../src/core/sealer'
 import type { RandomSource } from '../../src/core/types'
-import { FLAG_SIGNED, open, seal, SEAL_OVERHEAD, signedMessage, type OpenResult } from '../../src/seal/envelope'
+import { FLAG_MACS, FLAG_SIGNED, MAC_ENTRY_BYTES, MAX_MACS, open, seal, SEAL_OVERHEAD, signedMessage, type OpenResult } from '../../src/seal/envelope'
+import { checkMacs, derivePairKey, macTrailer } from '../../src/seal/pair-keys'
 import { deriveNetworkKey, type NetworkKey } from '../../src/seal/keys'
 import { signerFromSeed, verifierFor } from '../../src/seal/signer'
 import { MessageType, PROTOCOL_VERSION } from '../../src/wire/constants'
@@ -17,8 +18,8 @@ const CLUSTER = 'lab'
 const cluster = new TextEncoder().encode(CLUSTER)
 const primary = deriveNetworkKey(KEY, CLUSTER)
 const signer = signerFromSeed(new Uint8Array(32).fill(5))
-const frame = encodeFrame({ type: MessageType.Heartbeat, origin: 'kitchen', incarnation: 9, packet: 1, seq: 4, digest: new Uint8Array(8), publicKey: null })
-const nonce = new Uint8Array(24).fill(3)
+const frame = encodeFrame({ type: MessageType.Heartbeat, origin: 'kitchen', incarnation: 9, packet: 1, seq: 4, digest: new Uint8Array(8), publicKey: null, dhKey: null })
+const nonce = new Uint8Array(12).fill(3)
 const signed = seal(primary, cluster, nonce, frame, signer.sign(signedMessage(cluster, frame)))
 const unsigned = seal(primary, cluster, nonce, frame, null)
 const reasonOf = (r: OpenResult): string => (r.ok ? 'ok' : r.reason)
@@ -35,10 +36,10 @@ const randomSource = (): RandomSource => ({ next: Math.random, bytes: (n) => new
 t.test('layout and a successful open', async (t) => {
   t.equal(signed[0], PROTOCOL_VERSION, 'version byte first')
   t.equal(signed[1], primary.id, 'then the key id')
-  t.same([...signed.subarray(2, 26)], [...nonce], 'then the 24-byte nonce')
-  t.equal(signed.length, 2 + 24 + 1 + frame.length + 64 + 16)
-  t.equal(unsigned.length, 2 + 24 + 1 + frame.length + 16)
-  t.equal(SEAL_OVERHEAD, 2 + 24 + 16 + 1 + 64)
+  t.same([...signed.subarray(2, 14)], [...nonce], 'then the 12-byte nonce')
+  t.equal(signed.length, 2 + 12 + 1 + frame.length + 64 + 16)
+  t.equal(unsigned.length, 2 + 12 + 1 + frame.length + 16)
+  t.equal(SEAL_OVERHEAD, 2 + 12 + 16 + 1 + 64)
   const a = open([primary], cluster, signed)
   t.ok(a.ok && a.value.signed && a.value.signature?.length === 64 && Buffer.compare(a.value.frame, frame) === 0)
   if (a.ok) t.ok(verifierFor(signer.publicKey)(signedMessage(cluster, a.value.frame), a.value.signature as Uint8Array))
@@ -78,10 +79,10 @@ t.test('a tampered byte at every position is refused', async (t) => {
 t.test('truncated datagrams', async (t) => {
   for (let n = 0; n < signed.length; n++) {
     const r = reasonOf(open([primary], cluster, signed.subarray(0, n)))
-    const expected = n < 2 + 24 + 16 + 1 ? 'too-short' : 'auth-failed'
+    const expected = n < 2 + 12 + 16 + 1 ? 'too-short' : 'auth-failed'
     if (r !== expected) t.fail(`${n} bytes: ${r}, expected ${expected}`)
   }
-  t.equal(reasonOf(open([primary], cluster, signed.subarray(0, 42))), 'too-short', '42 bytes: less than header, nonce, tag and flags')
+  t.equal(reasonOf(open([primary], cluster, signed.subarray(0, 30))), 'too-short', '30 bytes: less than header, nonce, tag and flags')
   t.equal(reasonOf(open([primary], cluster, Buffer.concat([signed, Uint8Array.of(0)]))), 'auth-failed', 'a trailing byte')
 })
 
@@ -94,9 +95,9 @@ t.test('the version byte', async (t) => {
   }
   // The version is also in the associated data: a datagram re-labelled by a future version that
   // accepted both could still not be opened as the other version.
-  const v2 = xchacha20poly1305(primary.aeadKey, nonce, Buffer.concat([Buffer.of(2, primary.id), cluster])).encrypt(Buffer.concat([Buffer.of(0), frame]))
+  const v2 = chacha20poly1305(primary.aeadKey, nonce, Buffer.concat([Buffer.of(3, primary.id), cluster])).encrypt(Buffer.concat([Buffer.of(0), frame]))
   const relabelled = Buffer.concat([Buffer.of(PROTOCOL_VERSION, primary.id), nonce, v2])
-  t.equal(reasonOf(open([primary], cluster, relabelled)), 'auth-failed', 'sealed with version 2 in the AAD')
+  t.equal(reasonOf(open([primary], cluster, relabelled)), 'auth-failed', 'sealed with version 3 in the AAD')
 })
 
 t.test('a wrong cluster', async (t) => {
@@ -110,8 +111,8 @@ t.test('a wrong cluster', async (t) => {
 
 t.test('flags', async (t) => {
   const sealInner = (inner: Uint8Array): Uint8Array =>
-    Buffer.concat([Buffer.of(PROTOCOL_VERSION, primary.id), nonce, xchacha20poly1305(primary.aeadKey, nonce, Buffer.concat([Buffer.of(PROTOCOL_VERSION, primary.id), cluster])).encrypt(inner)])
-  for (const flags of [2, 3, 0x80, 0xff]) t.equal(reasonOf(open([primary], cluster, sealInner(Buffer.concat([Buffer.of(flags), frame])))), 'bad-flags', `flags ${flags}`)
+    Buffer.concat([Buffer.of(PROTOCOL_VERSION, primary.id), nonce, chacha20poly1305(primary.aeadKey, nonce, Buffer.concat([Buffer.of(PROTOCOL_VERSION, primary.id), cluster])).encrypt(inner)])
+  for (const flags of [3, 4, 0x80, 0xff]) t.equal(reasonOf(open([primary], cluster, sealInner(Buffer.concat([Buffer.of(flags), frame])))), 'bad-flags', `flags ${flags}`)
   t.equal(reasonOf(open([primary], cluster, sealInner(Buffer.concat([Buffer.of(1), new Uint8Array(64)])))), 'bad-flags', 'signed, but no room for a frame')
   const minimal = open([primary], cluster, sealInner(Buffer.concat([Buffer.of(1), Buffer.of(0xf6), new Uint8Array(64)])))
   t.ok(minimal.ok && minimal.value.frame.length === 1, 'signed with a 1-byte frame opens (the frame codec refuses it later)')
@@ -148,7 +149,7 @@ t.test('signatures are bound to the cluster and the frame', async (t) => {
   altered[altered.length - 1] ^= 1
   t.notOk(verify(signedMessage(cluster, altered), signature), 'another frame')
   t.notOk(verifierFor(signerFromSeed(new Uint8Array(32).fill(6)).publicKey)(signedMessage(cluster, frame), signature), 'another key')
-  t.equal(Buffer.from(signedMessage(cluster, frame).subarray(0, 8)).toString('hex'), Buffer.from('dsn-sig\x01').toString('hex'))
+  t.equal(Buffer.from(signedMessage(cluster, frame).subarray(0, 8)).toString('hex'), Buffer.from('dsn-sig\x02').toString('hex'))
 })
 
 t.test('Sealer: packet numbers, fresh nonces, refusals as reasons', async (t) => {
@@ -171,4 +172,42 @@ t.test('Sealer: packet numbers, fresh nonces, refusals as reasons', async (t) =>
   }
   const forged = receiver.unseal(sender.seal({ type: MessageType.Goodbye }, true))
   t.ok(forged.ok && !receiver.verify(verifierFor(signerFromSeed(new Uint8Array(32)).publicKey), forged.frameBytes, forged.signature as Uint8Array), 'a signature checked against the wrong key fails')
+})
+
+t.test('receiver MACs: trailer layout, limits and checks', async (t) => {
+  const sealInner = (inner: Uint8Array): Uint8Array =>
+    Buffer.concat([Buffer.of(PROTOCOL_VERSION, primary.id), nonce, chacha20poly1305(primary.aeadKey, nonce, Buffer.concat([Buffer.of(PROTOCOL_VERSION, primary.id), cluster])).encrypt(inner)])
+  const a = signerFromSeed(new Uint8Array(32).fill(1))
+  const b = signerFromSeed(new Uint8Array(32).fill(2))
+  const c = signerFromSeed(new Uint8Array(32).fill(3))
+  const sharedAB = a.agree(b.dhPublicKey) as Uint8Array
+  t.same(sharedAB, b.agree(a.dhPublicKey), 'X25519 agrees both ways')
+  t.equal(a.agree(new Uint8Array(32)), null, 'a low-order point gives no key')
+  t.equal(a.agree(new Uint8Array(31)), null, 'a short key gives no key')
+  const ab = derivePairKey(sharedAB, CLUSTER, a.publicKey, b.publicKey)
+  const ba = derivePairKey(sharedAB, CLUSTER, b.publicKey, a.publicKey)
+  t.not(Buffer.compare(ab.key, ba.key), 0, 'each direction has its own key')
+  const ac = derivePairKey(a.agree(c.dhPublicKey) as Uint8Array, CLUSTER, a.publicKey, c.publicKey)
+  const trailer = macTrailer([ab, ac], frame)
+  t.equal(trailer.length, 2 * MAC_ENTRY_BYTES + 1)
+  t.equal(trailer[trailer.length - 1], 2, 'the count comes last')
+  const sealed = seal(primary, cluster, nonce, frame, null, trailer)
+  t.equal(sealed.length, 2 + 12 + 1 + frame.length + 15 + 16)
+  const opened = open([primary], cluster, sealed)
+  t.ok(opened.ok && opened.value.macs?.length === 14 && Buffer.compare(opened.value.frame, frame) === 0, 'opens with its entries')
+  if (!opened.ok || !opened.value.macs) return
+  t.equal(checkMacs(ab, frame, opened.value.macs), 'ok', 'b finds and checks its MAC')
+  t.equal(checkMacs(ac, frame, opened.value.macs), 'ok', 'c too')
+  t.equal(checkMacs(ba, frame, opened.value.macs), ab.hint === ba.hint || ac.hint === ba.hint ? 'bad' : 'absent', 'the reverse direction does not pass')
+  const changed = Uint8Array.from(frame)
+  changed[changed.length - 1] ^= 1
+  t.equal(checkMacs(ab, changed, opened.value.macs), 'bad', 'another frame: bad')
+  const forged = Uint8Array.from(opened.value.macs)
+  forged[3] ^= 0x40
+  t.equal(checkMacs(ab, frame, forged), ab.hint === ac.hint ? 'ok' : 'bad', 'one flipped MAC bit: bad')
+  t.equal(reasonOf(open([primary], cluster, sealInner(Buffer.concat([Buffer.of(FLAG_MACS), frame, Buffer.of(0)])))), 'bad-flags', 'zero MACs')
+  t.equal(reasonOf(open([primary], cluster, sealInner(Buffer.concat([Buffer.of(FLAG_MACS), frame, new Uint8Array(25 * 7), Buffer.of(25)])))), 'bad-flags', 'more than MAX_MACS')
+  t.equal(reasonOf(open([primary], cluster, sealInner(Buffer.concat([Buffer.of(FLAG_MACS), new Uint8Array(7), Buffer.of(1)])))), 'bad-flags', 'no room for a frame')
+  t.equal(reasonOf(open([primary], cluster, sealInner(Buffer.concat([Buffer.of(FLAG_MACS), new Uint8Array(3 * 7), Buffer.of(9)])))), 'bad-flags', 'a count longer than the datagram')
+  t.equal(MAX_MACS, 24)
 })

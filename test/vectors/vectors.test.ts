@@ -1,16 +1,17 @@
 // Re-derives every golden vector of envelope.json from its inputs, byte for byte, and opens each
 // sealed datagram with the real receive path. Regenerate with `npx tsx scripts/make-vectors.ts`.
 import t from 'tap'
-import { createHash, hkdfSync } from 'node:crypto'
+import { createHash, createHmac, createPrivateKey, createPublicKey, hkdfSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import * as path from 'node:path'
-import { xchacha20poly1305 } from '@noble/ciphers/chacha'
+import { chacha20poly1305 } from '@noble/ciphers/chacha'
 import { decodeBody, encodeBody } from '../../src/core/body'
 import { entryHash, xorInto } from '../../src/core/digest'
 import { Sealer, type FrameBody } from '../../src/core/sealer'
 import type { RandomSource } from '../../src/core/types'
 import { encodeValue, TOMBSTONE } from '../../src/core/values'
 import { open, seal, signedMessage } from '../../src/seal/envelope'
+import { checkMacs, derivePairKey, macTrailer, type PairKey } from '../../src/seal/pair-keys'
 import { deriveNetworkKey } from '../../src/seal/keys'
 import { signerFromSeed, verifierFor } from '../../src/seal/signer'
 import { BodyKind, PROTOCOL_VERSION } from '../../src/wire/constants'
@@ -20,6 +21,8 @@ interface KeyVector { networkKey: string; keyIdOkm: string; keyId: number; aeadK
 interface Vector {
   name: string
   signed: boolean
+  maced: boolean
+  macTrailer: string | null
   frame: Record<string, unknown>
   frameCbor: string
   signedMessage: string | null
@@ -34,7 +37,10 @@ interface Vectors {
   cluster: string
   clusterHex: string
   hkdf: { salt: string; saltHex: string; keyIdInfo: string; aeadInfo: string; keys: KeyVector[] }
-  identity: { seed: string; publicKey: string }
+  identity: { seed: string; publicKey: string; dhPublicKey: string }
+  peerIdentity: { nodeId: string; seed: string; publicKey: string; dhPublicKey: string }
+  x25519: { sharedSecret: string; originToPeer: { key: string; hint: number }; peerToOrigin: { key: string; hint: number } }
+  nonceSalt: string
   origin: string
   incarnation: number
   state: { entries: Array<{ key: string; value: unknown; valueCbor: string; entryHash: string }>; digest: string }
@@ -48,11 +54,28 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const cluster = new TextEncoder().encode(V.cluster)
 const primary = deriveNetworkKey(V.hkdf.keys[0].networkKey, V.cluster)
 const signer = signerFromSeed(bytes(V.identity.seed))
+const peerSigner = signerFromSeed(bytes(V.peerIdentity.seed))
+const toPeer = derivePairKey(bytes(V.x25519.sharedSecret), V.cluster, signer.publicKey, peerSigner.publicKey)
+
+t.test('X25519 identities and pair keys', async (t) => {
+  t.equal(hex(signer.dhPublicKey), V.identity.dhPublicKey, 'X25519 key from the Ed25519 seed')
+  const dhSeed = new Uint8Array(hkdfSync('sha256', bytes(V.identity.seed), 'dsn x25519', 'x25519 identity', 32))
+  const der = createPublicKey(createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), dhSeed]), format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' })
+  t.equal(hex(der.subarray(12)), V.identity.dhPublicKey, 'the X25519 private key is HKDF(seed) as documented')
+  t.equal(hex(peerSigner.dhPublicKey), V.peerIdentity.dhPublicKey)
+  t.equal(hex(signer.agree(peerSigner.dhPublicKey) as Uint8Array), V.x25519.sharedSecret)
+  t.equal(hex(peerSigner.agree(signer.dhPublicKey) as Uint8Array), V.x25519.sharedSecret)
+  const info = Buffer.concat([Buffer.from(`mac ${V.cluster}`), Buffer.of(0), signer.publicKey, peerSigner.publicKey])
+  const okm = new Uint8Array(hkdfSync('sha256', bytes(V.x25519.sharedSecret), V.hkdf.salt, info, 33))
+  t.equal(hex(okm.subarray(0, 32)), V.x25519.originToPeer.key, 'pair key = HKDF(shared, salt, info)[0..32]')
+  t.equal(okm[32], V.x25519.originToPeer.hint, 'hint = byte 32')
+  t.equal(hex(toPeer.key), V.x25519.originToPeer.key)
+})
 
 /** The frame a vector describes: its byte fields are hex in the JSON. */
 function frameOf(v: Vector): Frame {
   const f: Record<string, unknown> = { ...v.frame }
-  for (const field of ['digest', 'publicKey', 'chunk']) if (typeof f[field] === 'string') f[field] = bytes(f[field] as string)
+  for (const field of ['digest', 'publicKey', 'dhKey', 'chunk']) if (typeof f[field] === 'string') f[field] = bytes(f[field] as string)
   return f as unknown as Frame
 }
 
@@ -124,26 +147,36 @@ t.test('each vector re-derives byte for byte', async (t) => {
     } else {
       t.equal(v.signature, null)
     }
-    const inner = Buffer.concat([Buffer.of(v.signed ? 1 : 0), frameBytes, signature ?? Buffer.alloc(0)])
-    t.equal(hex(inner), v.inner, `${v.name}: inner = flags | frame | signature`)
+    const macs = v.maced ? macTrailer([toPeer], frameBytes) : null
+    t.equal(macs ? hex(macs) : null, v.macTrailer, `${v.name}: MAC trailer`)
+    if (macs) {
+      const byHand = createHmac('sha256', toPeer.key).update(frameBytes).digest().subarray(0, 6)
+      t.equal(hex(macs), hex(Buffer.concat([Buffer.of(toPeer.hint), byHand, Buffer.of(1)])), `${v.name}: hint | HMAC-SHA256(pair key, frame)[0..6] | count`)
+    }
+    const inner = Buffer.concat([Buffer.of(v.signed ? 1 : v.maced ? 2 : 0), frameBytes, signature ?? macs ?? Buffer.alloc(0)])
+    t.equal(hex(inner), v.inner, `${v.name}: inner = flags | frame | signature or MACs`)
     const aad = Buffer.concat([Buffer.of(PROTOCOL_VERSION, primary.id), Buffer.from(cluster)])
     t.equal(hex(aad), v.associatedData)
-    const sealed = seal(primary, cluster, bytes(v.nonce), frameBytes, signature)
+    const sealed = seal(primary, cluster, bytes(v.nonce), frameBytes, signature, macs)
     t.equal(hex(sealed), v.sealed, `${v.name}: sealed datagram`)
-    // The layout, independently of seal(): version | key id | nonce | XChaCha20-Poly1305(inner).
+    // The layout, independently of seal(): version | key id | nonce | ChaCha20-Poly1305(inner).
     const manual = Buffer.concat([
       Buffer.of(PROTOCOL_VERSION, primary.id),
       bytes(v.nonce),
-      xchacha20poly1305(primary.aeadKey, bytes(v.nonce), aad).encrypt(inner),
+      chacha20poly1305(primary.aeadKey, bytes(v.nonce), aad).encrypt(inner),
     ])
     t.equal(hex(manual), v.sealed, `${v.name}: layout`)
-    t.equal(sealed.length, 2 + 24 + inner.length + 16)
+    t.equal(sealed.length, 2 + 12 + inner.length + 16)
+    t.equal(v.nonce, V.nonceSalt + hex(Buffer.of(0, 0, 0, frame.packet)), `${v.name}: nonce = salt | counter`)
   }
 })
 
 t.test('every sealed vector opens with the real receive path', async (t) => {
   const random: RandomSource = { next: () => 0.5, bytes: (n) => new Uint8Array(n) }
-  const receiver = new Sealer({ primary: V.hkdf.keys[0].networkKey, accepted: [], cluster: V.cluster }, 'hall', 1, signerFromSeed(new Uint8Array(32)), random)
+  const receiver = new Sealer({ primary: V.hkdf.keys[0].networkKey, accepted: [], cluster: V.cluster }, 'hall', 1, peerSigner, random)
+  const hallKeys = receiver.pairKeys(signer.publicKey, signer.dhPublicKey) as { macIn: PairKey; macOut: PairKey }
+  t.equal(hex(hallKeys.macIn.key), V.x25519.originToPeer.key, 'hall derives the same pair key')
+  t.equal(hex(hallKeys.macOut.key), V.x25519.peerToOrigin.key, 'and the reverse one')
   const verify = verifierFor(bytes(V.identity.publicKey))
   for (const v of V.vectors) {
     const opened = receiver.unseal(bytes(v.sealed))
@@ -155,6 +188,8 @@ t.test('every sealed vector opens with the real receive path', async (t) => {
     t.equal(opened.signed, v.signed)
     t.equal(hex(opened.frameBytes), v.frameCbor)
     if (v.signed) t.ok(receiver.verify(verify, opened.frameBytes, opened.signature as Uint8Array), `${v.name}: signature verifies`)
+    if (v.maced) t.equal(checkMacs(hallKeys.macIn, opened.frameBytes, opened.macs as Uint8Array), 'ok', `${v.name}: the MAC for "hall" checks`)
+    else t.equal(opened.macs, null)
     const low = open([primary], cluster, bytes(v.sealed))
     t.ok(low.ok && hex(low.value.frame) === v.frameCbor && low.value.keyId === primary.id)
   }
@@ -163,14 +198,13 @@ t.test('every sealed vector opens with the real receive path', async (t) => {
 })
 
 t.test('the sending path (Sealer) reproduces the datagrams', async (t) => {
-  const nonces = V.vectors.map((v) => bytes(v.nonce))
-  const random: RandomSource = { next: () => 0.5, bytes: () => nonces.shift() as Uint8Array }
+  const random: RandomSource = { next: () => 0.5, bytes: () => bytes(V.nonceSalt) }
   const sender = new Sealer({ primary: V.hkdf.keys[0].networkKey, accepted: [], cluster: V.cluster }, V.origin, V.incarnation, signer, random)
   for (const v of V.vectors) {
     const { origin, incarnation, packet, ...body } = frameOf(v)
     t.equal(origin, V.origin)
     t.equal(incarnation, V.incarnation)
     t.ok(packet > 0)
-    t.equal(hex(sender.seal(body as FrameBody, v.signed)), v.sealed, `${v.name}: Sealer.seal`)
+    t.equal(hex(sender.seal(body as FrameBody, v.signed, v.maced ? [toPeer] : [])), v.sealed, `${v.name}: Sealer.seal`)
   }
 })
