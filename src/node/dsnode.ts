@@ -24,9 +24,10 @@ const systemRandom: RandomSource = { next: Math.random, bytes: (n) => new Uint8A
  */
 export class DSNode extends EventEmitter implements DsnNodeApi {
   private timer: NodeJS.Timeout | null = null
+  private armedFor = Infinity
   private immediate: NodeJS.Immediate | null = null
   private readonly pendingSends = new Map<number, { resolve: () => void; reject: (err: Error) => void }>()
-  private inFlight: Array<Promise<void>> = []
+  private readonly onSendError = (): void => this.engine.counters.add('send-errors')
   private stopping: Promise<void> | null = null
   private mdns: MdnsDiscovery | null = null
   private saver: StateSaver | null = null
@@ -155,7 +156,7 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
     if (this.immediate) clearImmediate(this.immediate)
     for (const pending of this.pendingSends.values()) pending.reject(new DsnError('DSN_STOPPED', 'the node was stopped before the message was acknowledged'))
     this.pendingSends.clear()
-    await Promise.all(this.inFlight)
+    await this.transport?.drained()
     await this.mdns?.stop()
     await this.transport?.close()
     this.transport = null
@@ -199,13 +200,7 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
     const { outgoing, events } = this.engine.take()
     const transport = this.transport
     if (transport) {
-      for (const out of outgoing) {
-        const sent = transport.send(out, () => this.engine.counters.add('send-errors'))
-        this.inFlight.push(sent)
-        void sent.finally(() => {
-          this.inFlight = this.inFlight.filter((p) => p !== sent)
-        }).catch(() => this.engine.counters.add('send-errors'))
-      }
+      for (const out of outgoing) transport.send(out, this.onSendError)
     }
     for (const e of events) {
       if (e.type === 'pin') this.persistPins()
@@ -216,13 +211,19 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
     this.arm()
   }
 
+  /** Re-arms the one timer only when the deadline moved: most datagrams leave it where it was. */
   private arm(): void {
+    const deadline = this.engine.nextDeadline()
+    if (this.timer && deadline === this.armedFor) return
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
-    const deadline = this.engine.nextDeadline()
+    this.armedFor = deadline
     if (deadline === Infinity) return
     // +1 ms: setTimeout may fire a fraction early, which would find nothing due yet.
-    this.timer = setTimeout(() => this.pump(), Math.max(0, Math.ceil(deadline - performance.now())) + 1)
+    this.timer = setTimeout(() => {
+      this.timer = null
+      this.pump()
+    }, Math.max(0, Math.ceil(deadline - performance.now())) + 1)
   }
 
   private settleSend(id: number, err?: Error): void {
