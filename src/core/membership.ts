@@ -164,7 +164,9 @@ export class Membership {
     if (now >= this.quietAt(peer)) {
       if (peer.probeAt === null) peer.probeAt = now + this.random.next() * TIMERS.probeJitterMs
       if (now >= peer.probeAt) {
-        if (now - peer.lastPingedAt < TIMERS.probeIntervalMs) {
+        // The same sum as the deadline it sets: `now - last < interval` can hold at now ==
+        // last + interval in floating point, and the timer would come due forever (seen at N = 250).
+        if (now < peer.lastPingedAt + TIMERS.probeIntervalMs) {
           peer.probeAt = peer.lastPingedAt + TIMERS.probeIntervalMs
         } else {
           this.hooks.probe(peer, now)
