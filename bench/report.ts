@@ -112,6 +112,8 @@ export function renderReport(result: BenchResult): string {
   const missed = verdicts.filter((v) => v.met === false)
   const notesPath = resolve(__dirname, 'NOTES.md')
   const notes = existsSync(notesPath) ? readFileSync(notesPath, 'utf8').trim() : ''
+  const inProcessPath = resolve(__dirname, 'IN-PROCESS.md')
+  const inProcess = existsSync(inProcessPath) ? readFileSync(inProcessPath, 'utf8').trim() : ''
   const otherErrors = result.labs.flatMap((l) => Object.values(l.systems).flatMap((s) => Object.entries(s.errors).map(([k, v]) => `- N = ${l.n}, ${s.label}, ${k}: ${v}`)))
   return `# Benchmarks
 
@@ -135,7 +137,7 @@ The machine is shared: other engineers' test suites ran during the measurement (
 
 ${sideBySide(result)}
 
-## Targets (issue 5), from the figures above
+## Targets (issues 5 and 8), from the figures above
 
 ${table(['target', 'ours', 'bound (same run)', 'verdict'], verdicts.map((v) => [v.target, v.ours, v.bound, v.met === null ? `n/a: ${v.margin}` : v.met ? `**met**, ${v.margin}` : `**MISSED**: ${v.margin}`]))}
 
@@ -160,5 +162,5 @@ ${METHODS}
 ## Notes
 
 ${notes || '_none_'}
-`
+${inProcess ? `\n${inProcess}\n` : ''}`
 }
