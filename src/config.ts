@@ -50,7 +50,7 @@ export interface DsnConfig {
   maxPeers: number
   /**
    * Most peers sent unicast copies because they hear too little of our multicast (Wi-Fi,
-   * docs/PROTOCOL.md 4.8); those hearing least come first, the rest are counted in
+   * docs/PROTOCOL.md 13.2-13.3); those hearing least come first, the rest are counted in
    * `unicast-fanout-capped`. Static peers and `multicast: false` are not limited by it.
    */
   maxUnicastPeers: number

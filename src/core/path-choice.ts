@@ -2,7 +2,7 @@ import type { Counters } from './counters'
 import type { ReportReading } from '../wire/receiver-report'
 
 /**
- * Per-peer path choice (docs/PROTOCOL.md 4.8): does this peer also need unicast copies of
+ * Per-peer path choice (docs/PROTOCOL.md 13.2-13.3): does this peer also need unicast copies of
  * what we send to the group? Fed by the peer's receiver reports (how much of our multicast it
  * hears); pure, on an injected clock. Adding unicast is immediate, since it only adds copies; going
  * back to multicast alone waits for a steady good report and a hold time that doubles while a

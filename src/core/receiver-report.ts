@@ -2,7 +2,7 @@ import { encodeReport, REPORT_MAX_ENTRIES } from '../wire/receiver-report'
 
 /**
  * How much of each origin's multicast reaches us, and the compact receiver report that tells
- * every origin (in our heartbeats) how much of *its* multicast we hear (docs/PROTOCOL.md 4.8).
+ * every origin (in our heartbeats) how much of *its* multicast we hear (docs/PROTOCOL.md 13.2-13.3).
  *
  * The origin puts in every heartbeat how many datagrams it has sent to the group in this
  * incarnation (`mcastSent`); the receiver counts the ones that arrived by multicast (a unicast

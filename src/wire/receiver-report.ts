@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 
 /**
- * The receiver report carried by heartbeats (docs/PROTOCOL.md 4.8): one byte of flags, then per
+ * The receiver report carried by heartbeats (docs/PROTOCOL.md 13.2-13.3): one byte of flags, then per
  * peer a 16-bit tag of its node id and the fraction of its multicast heard, x 255. Three bytes a
  * peer keeps the heartbeat of a 10-node cluster under 100 bytes.
  */
