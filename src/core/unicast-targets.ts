@@ -1,4 +1,4 @@
-import { Counters } from './counters'
+import type { Counters } from './counters'
 import { PathChoice } from './path-choice'
 import type { Peer } from './peer'
 import { TIMERS } from './timers'
@@ -32,7 +32,7 @@ export class UnicastTargets {
     /** A peer heard by multicast within this is guessed to hear ours, until its first report. */
     private readonly multicastFreshMs: number,
     private readonly maxCandidates: number,
-    paths: PathOptions = { heartbeatIntervalMs: multicastFreshMs / 2.5, maxUnicastPeers: 64, counters: new Counters() },
+    paths: PathOptions,
   ) {
     this.paths = new PathChoice(paths.heartbeatIntervalMs, paths.counters)
     this.maxUnicastPeers = paths.maxUnicastPeers
@@ -64,7 +64,13 @@ export class UnicastTargets {
     for (const [address, at] of this.candidates) if (now - at > TIMERS.candidateTtlMs) this.candidates.delete(address)
   }
 
-  forGroup(now: number, peers: Iterable<Peer>, extra?: Address): Address[] {
+  /**
+   * `extra`: a stranger we answer, or the origin we NACK: it gets a copy unless multicast alone
+   * reaches it. `probe`: PINGs and their answers always go to `extra` by unicast as well: they
+   * are how a peer whose datagrams stopped arriving is found again, and the stopped datagrams may
+   * be exactly our multicast.
+   */
+  forGroup(now: number, peers: Iterable<Peer>, extra?: Address, probe = false): Address[] {
     const targets = new Set<Address>([...this.staticPeers, ...this.candidates.keys()])
     let extraPeer: Peer | undefined
     let wanting: Peer[] | undefined
@@ -83,8 +89,7 @@ export class UnicastTargets {
     }
     if (this.paths.size > live) this.retainLive(peers)
     if (wanting) for (const peer of this.bounded(wanting)) targets.add(peer.address)
-    // `extra` (a stranger we answer, a quiet peer we probe) gets a copy unless multicast reaches it.
-    const reached = extraPeer?.replica && this.heardByMulticast(extraPeer, now) && !this.paths.needsUnicast(extraPeer.nodeId, now)
+    const reached = !probe && extraPeer?.replica && this.heardByMulticast(extraPeer, now) && !this.paths.needsUnicast(extraPeer.nodeId, now)
     if (extra && (!this.multicast || !reached)) targets.add(extra)
     return [...targets]
   }

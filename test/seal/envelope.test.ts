@@ -150,7 +150,7 @@ t.test('signatures are bound to the cluster and the frame', async (t) => {
   altered[altered.length - 1] ^= 1
   t.notOk(verify(signedMessage(cluster, altered), signature), 'another frame')
   t.notOk(verifierFor(signerFromSeed(new Uint8Array(32).fill(6)).publicKey)(signedMessage(cluster, frame), signature), 'another key')
-  t.equal(Buffer.from(signedMessage(cluster, frame).subarray(0, 8)).toString('hex'), Buffer.from('dsn-sig\x02').toString('hex'))
+  t.equal(Buffer.from(signedMessage(cluster, frame).subarray(0, 8)).toString('hex'), Buffer.from(`dsn-sig${String.fromCharCode(PROTOCOL_VERSION)}`).toString('hex'))
 })
 
 t.test('Sealer: packet numbers, fresh nonces, refusals as reasons', async (t) => {

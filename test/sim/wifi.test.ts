@@ -45,8 +45,11 @@ t.test('25% multicast loss each way: unicast added, every value arrives; healed,
   for (let round = 1; round <= 20; round++) t.ok(writeAndConverge(net, nodes, round, 2000), `round ${round} converged`)
   const views = nodes.flatMap((x) => nodes.filter((y) => y !== x).map((y) => x.engine.reach.view(y.nodeId, net.now)))
   t.ok(views.every((v) => v && v.path !== 'multicast'), `every path has unicast copies: ${views.map((v) => v?.path).join(',')}`)
-  const out = views.map((v) => v?.outRatio ?? NaN)
-  t.ok(out.every((r) => r > 0.5 && r < 0.95), `measured delivery of our multicast around 75%: ${out.map((r) => r.toFixed(2)).join(' ')}`)
+  // One report may say 0: a heartbeat of the origin lost twice in a row leaves the reporter
+  // with no fresh measurement, and it reports what it cannot vouch for as not heard.
+  const out = views.map((v) => v?.outRatio ?? NaN).sort((x, y) => x - y)
+  const median = out[Math.floor(out.length / 2)]
+  t.ok(median > 0.6 && median < 0.9, `measured delivery of our multicast around 75%: median ${median.toFixed(2)} of ${out.map((r) => r.toFixed(2)).join(' ')}`)
   t.same(mismatches(net), [])
 
   for (const n of nodes) net.setMulticastLoss(n, { in: 0, out: 0 })
@@ -69,6 +72,8 @@ t.test('multicast blocked out of one node: it sends unicast copies to all', asyn
   const { net, nodes } = cluster(4)
   net.setMulticastLoss(nodes[3], { out: 1 })
   t.ok(writeAndConverge(net, nodes, 1, 10_000), `converged at ${Math.round(net.now)} ms`)
+  // The others met d by unicast; its next reports tell them their multicast reaches it.
+  net.runFor(2500)
   for (const y of nodes.slice(0, 3)) t.equal(path(nodes[3], y, net.now), 'unicast', `d -> ${y.nodeId} by unicast`)
   for (const x of nodes.slice(0, 3)) t.equal(path(x, nodes[3], net.now), 'multicast', `${x.nodeId} -> d: multicast reaches it`)
 })
@@ -108,8 +113,10 @@ t.test('fan-out is bounded by maxUnicastPeers and counted', async (t) => {
   const nodes = ['a', 'b', 'c', 'd', 'e', 'f'].map((id) => net.add(id, { maxUnicastPeers: 2 }))
   net.setMulticastLoss(nodes[0], { out: 1 })
   net.runFor(8000)
-  const targets = nodes[0].engine.groupTargets(net.now)
-  t.ok(targets.length <= 2, `a sends unicast copies to ${targets.length} addresses`)
+  // (The sim has no multicast loopback, so a's own address, from a peer list, stays a candidate.)
+  const peerAddresses = new Set(nodes.slice(1).map((n) => n.address))
+  const targets = nodes[0].engine.groupTargets(net.now).filter((a) => peerAddresses.has(a))
+  t.equal(targets.length, 2, `a sends unicast copies to ${targets.length} of its 5 peers`)
   t.ok(nodes[0].engine.counters.get('unicast-fanout-capped') > 0, 'the rest counted')
 })
 
