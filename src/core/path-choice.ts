@@ -22,8 +22,13 @@ export const PATH = {
   holdMaxMs: 80_000,
   /** A return to unicast within this many holds of going back to multicast counts as a flap. */
   flapWithinHolds: 4,
-  /** Reports are every heartbeat; with none for this many intervals we cannot tell: unicast too. */
-  reportStaleIntervals: 2.5,
+  /** A new peer not listing us within this many intervals (it should, in its next heartbeat
+   * after meeting us) is taken not to hear us: unicast too. */
+  firstReportIntervals: 2.5,
+  /** Reports come on change and at least every 8th heartbeat (core/receiver-report.ts); with
+   * none for this many intervals we cannot tell: unicast too. (A peer whose heartbeats stop is
+   * probed by unicast long before, and the answer carries a report.) */
+  reportStaleIntervals: 10,
   /** A new peer's report may leave us out until it heard our introduction and sent a heartbeat. */
   reportGraceIntervals: 1.5,
 } as const
@@ -95,8 +100,13 @@ export class PathChoice {
     for (const id of this.peers.keys()) if (!live(id)) this.peers.delete(id)
   }
 
-  /** A heartbeat of the peer with its receiver report, read for us. */
-  report(nodeId: string, reading: ReportReading, now: number): void {
+  /**
+   * A heartbeat of the peer with its receiver report, read for us. It may come before we sent
+   * anything since the peer came up: its state starts here then (the guess is corrected by
+   * `track` at our next send).
+   */
+  report(nodeId: string, incarnation: number, reading: ReportReading, now: number): void {
+    if (this.peers.get(nodeId)?.incarnation !== incarnation) this.track(nodeId, incarnation, true, now)
     const p = this.peers.get(nodeId)
     if (!p || reading.kind === 'unknown') return
     if (reading.kind === 'absent') {
@@ -149,7 +159,7 @@ export class PathChoice {
     const stale = now - p.reportAt > PATH.reportStaleIntervals * this.heartbeatIntervalMs
     if (p.reportAt === -Infinity) {
       // No report yet: until the grace is over, guess from what we hear; then it is stale.
-      if (now - p.upAt < PATH.reportStaleIntervals * this.heartbeatIntervalMs) return p.unicast || !p.guessMulticast
+      if (now - p.upAt < PATH.firstReportIntervals * this.heartbeatIntervalMs) return p.unicast || !p.guessMulticast
       return true
     }
     if (stale || p.absent || p.outRatio === null || p.outRatio < PATH.addUnicastBelow) return true

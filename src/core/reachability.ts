@@ -9,8 +9,9 @@ import { ReceptionTable } from './receiver-report'
  * the peers' reports into the path choice. A few calls from the send and receive paths.
  */
 export class Reachability {
-  /** Datagrams this incarnation sent to the group: the denominator of the peers' measurements. */
-  multicastSent = 0
+  /** Datagrams this incarnation sent by unicast only: the others went to the group, and are the
+   * denominator of the peers' measurements. */
+  unicastOnlySent = 0
   readonly reception: ReceptionTable
 
   constructor(
@@ -22,9 +23,9 @@ export class Reachability {
     this.reception = new ReceptionTable(heartbeatIntervalMs)
   }
 
-  /** A datagram left for the group. */
+  /** A datagram was sealed: to the group (and maybe unicast copies), or by unicast only. */
   sent(multicast: boolean): void {
-    if (multicast) this.multicastSent++
+    if (!multicast) this.unicastOnlySent++
   }
 
   /** An AEAD-authenticated datagram of a tracked peer arrived by multicast (a duplicate too: counted once). */
@@ -34,13 +35,13 @@ export class Reachability {
 
   /** An accepted heartbeat of a live peer: one more sample of its multicast, and its report on ours. */
   heartbeat(frame: HeartbeatFrame, now: number): void {
-    this.reception.of(frame.origin).noteHeartbeat(frame.incarnation, frame.packet, frame.mcastSent, now)
-    this.paths.report(frame.origin, readReport(frame.report, this.self), now)
+    this.reception.of(frame.origin).noteHeartbeat(frame.incarnation, frame.packet, frame.packet - frame.unicastOnly, now)
+    this.paths.report(frame.origin, frame.incarnation, readReport(frame.report, this.self), now)
   }
 
-  /** The fields our next heartbeat carries; it is itself one more group datagram when multicast is on. */
-  heartbeatFields(live: readonly string[], now: number): { mcastSent: number; report: Uint8Array } {
-    return { mcastSent: this.multicastSent + (this.multicastEnabled ? 1 : 0), report: this.reception.report(live, now) }
+  /** The fields our next heartbeat carries; `force` (signed heartbeats) always includes the report. */
+  heartbeatFields(live: readonly string[], now: number, force: boolean): { unicastOnly: number; report: Uint8Array } {
+    return { unicastOnly: this.unicastOnlySent, report: this.reception.report(live, now, force) }
   }
 
   view(nodeId: string, now: number): PeerPathView | undefined {

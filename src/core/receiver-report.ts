@@ -1,11 +1,11 @@
-import { encodeReport, REPORT_MAX_ENTRIES } from '../wire/receiver-report'
+import { encodeReport, NO_REPORT, REPORT_MAX_ENTRIES } from '../wire/receiver-report'
 
 /**
  * How much of each origin's multicast reaches us, and the compact receiver report that tells
  * every origin (in our heartbeats) how much of *its* multicast we hear (docs/PROTOCOL.md 13.2-13.3).
  *
- * The origin puts in every heartbeat how many datagrams it has sent to the group in this
- * incarnation (`mcastSent`); the receiver counts the ones that arrived by multicast (a unicast
+ * Every heartbeat tells how many of the origin's datagrams so far went to the group
+ * (`packet - unicastOnly`, `mcastSent` below); the receiver counts the ones that arrived by multicast (a unicast
  * copy does not count). Between two heartbeats the ratio of the two differences is the
  * fraction of its multicast we heard. Heartbeats arrive by whichever path works, so the
  * measurement goes on when multicast is dead: exactly the case it is there to detect.
@@ -17,7 +17,18 @@ export const RECEPTION = {
   /** No heartbeat of the origin for this many heartbeat intervals: the ratio is unknown (and
    * reported as 0: we do not hear it, by any path, which the origin must act on). */
   staleIntervals: 1.5,
+  /** A report goes in a heartbeat when what it would say changed (a peer came or went, or a
+   * ratio crossed one of the path thresholds), when asked for (signed heartbeats: introductions
+   * and PING answers), and at least every this-many heartbeats. A 10-node report is 28 bytes:
+   * sent every second it would cost more idle traffic than everything else in a heartbeat. */
+  refreshHeartbeats: 8,
 } as const
+
+/** A ratio's class: a report is due when one crosses a path threshold (core/path-choice.ts). */
+function ratioClass(ratio: number | null): number {
+  if (ratio === null) return 0
+  return ratio < 0.1 ? 1 : ratio < 0.9 ? 2 : ratio < 0.97 ? 3 : 4
+}
 
 /** Multicast reception of one origin's current incarnation. */
 export class MulticastReception {
@@ -51,6 +62,7 @@ export class MulticastReception {
 
   /** A heartbeat of the origin (by any path): `mcastSent` counts its group datagrams, this one included. */
   noteHeartbeat(incarnation: number, packet: number, mcastSent: number, now: number): void {
+    mcastSent = Math.max(0, mcastSent)
     if (incarnation !== this.incarnation) {
       if (incarnation < this.incarnation) return
       this.reset(incarnation)
@@ -96,6 +108,9 @@ export class MulticastReception {
 export class ReceptionTable {
   private readonly byOrigin = new Map<string, MulticastReception>()
   private offset = 0
+  /** What the last report said, by class: a new report is due when this changes. */
+  private lastSent = new Map<string, number>()
+  private sinceReport = Infinity
 
   constructor(private readonly heartbeatIntervalMs: number) {}
 
@@ -112,11 +127,21 @@ export class ReceptionTable {
     return this.byOrigin.get(nodeId)?.ratio(now, this.heartbeatIntervalMs) ?? null
   }
 
-  /** The report for our next heartbeat: every live peer, or a rotating window of REPORT_MAX_ENTRIES. */
-  report(live: readonly string[], now: number): Uint8Array {
+  /**
+   * The report for our next heartbeat (every live peer, or a rotating window of
+   * REPORT_MAX_ENTRIES), or NO_REPORT when it would say nothing new (see RECEPTION.refreshHeartbeats).
+   */
+  report(live: readonly string[], now: number, force: boolean): Uint8Array {
     const alive = new Set(live)
     for (const id of this.byOrigin.keys()) if (!alive.has(id)) this.byOrigin.delete(id)
     const entries = live.map((nodeId) => ({ nodeId, ratio: this.ratio(nodeId, now) }))
+    const classes = new Map(entries.map((e) => [e.nodeId, ratioClass(e.ratio)]))
+    let changed = classes.size !== this.lastSent.size
+    for (const [id, c] of classes) if (this.lastSent.get(id) !== c) changed = true
+    this.sinceReport++
+    if (!changed && !force && this.sinceReport < RECEPTION.refreshHeartbeats) return NO_REPORT
+    this.lastSent = classes
+    this.sinceReport = 0
     if (entries.length > REPORT_MAX_ENTRIES) this.offset = (this.offset + REPORT_MAX_ENTRIES) % entries.length
     else this.offset = 0
     return encodeReport(entries, this.offset)

@@ -69,7 +69,7 @@ export class Sender {
     const live: string[] = []
     for (const p of this.peers.values()) if (p.replica) live.push(p.nodeId)
     this.group(
-      { type: MessageType.Heartbeat, seq, digest, publicKey: signed ? this.sealer.publicKey : null, dhKey: signed ? this.sealer.dhPublicKey : null, ...this.reach.heartbeatFields(live, now) },
+      { type: MessageType.Heartbeat, seq, digest, publicKey: signed ? this.sealer.publicKey : null, dhKey: signed ? this.sealer.dhPublicKey : null, ...this.reach.heartbeatFields(live, now, signed) },
       signed,
       now,
       extra,

@@ -23,11 +23,16 @@ export interface HeartbeatFrame extends FrameHeader {
   publicKey: Uint8Array | null
   /** X25519 public key, also in signed heartbeats: receivers derive pair MAC keys from it. */
   dhKey: Uint8Array | null
-  /** Since protocol 3: datagrams this incarnation has sent to the group, this one included. */
-  mcastSent: number
+  /**
+   * Since protocol 3: datagrams this incarnation sent by unicast only (acks, direct messages,
+   * peer lists) before this one, so `packet - unicastOnly` of its datagrams went to the group.
+   * Usually 0: one byte.
+   */
+  unicastOnly: number
   /**
    * Since protocol 3: the receiver report, how much of each peer's multicast this node hears
-   * ([flags][16-bit tag, ratio x 255]..., core/receiver-report.ts, docs/PROTOCOL.md 13.2-13.3).
+   * ([flags][16-bit tag, ratio x 255]..., wire/receiver-report.ts, docs/PROTOCOL.md 13.2);
+   * empty in heartbeats that carry none (it is sent on change and every 8th heartbeat).
    */
   report: Uint8Array
 }
@@ -90,7 +95,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
   const head = [frame.type, frame.origin, frame.incarnation, frame.packet]
   switch (frame.type) {
     case MessageType.Heartbeat:
-      return cbor.encode([...head, frame.seq, frame.digest, frame.publicKey, frame.dhKey, frame.mcastSent, frame.report])
+      return cbor.encode([...head, frame.seq, frame.digest, frame.publicKey, frame.dhKey, frame.unicastOnly, frame.report])
     case MessageType.Data:
       return cbor.encode([...head, frame.seq, frame.index, frame.count, frame.chunk])
     case MessageType.Nack:
@@ -140,9 +145,11 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       const digest = bytesField(f[5], DIGEST_BYTES, DIGEST_BYTES)
       const publicKey = f[6] === null ? null : bytesField(f[6], 32, 32)
       const dhKey = f[7] === null ? null : bytesField(f[7], 32, 32)
-      const report = bytesField(f[9], 1, 1 + REPORT_ENTRY_BYTES * REPORT_MAX_ENTRIES)
+      const unicastOnly = uint(f[8])
+      if (unicastOnly >= head.packet) throw new FrameError('malformed-frame')
+      const report = bytesField(f[9], 0, 1 + REPORT_ENTRY_BYTES * REPORT_MAX_ENTRIES)
       if (!validReport(report)) throw new FrameError('malformed-report')
-      return { type, ...head, seq: uint(f[4]), digest, publicKey, dhKey, mcastSent: uint(f[8]), report }
+      return { type, ...head, seq: uint(f[4]), digest, publicKey, dhKey, unicastOnly, report }
     }
     case MessageType.Data: {
       expectLength(f, 8)

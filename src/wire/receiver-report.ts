@@ -53,9 +53,13 @@ export function encodeReport(entries: readonly ReportEntry[], offset = 0): Uint8
   return out
 }
 
-/** Whether a report is well formed (the frame decoder's check). */
+/** No report in this heartbeat. */
+export const NO_REPORT = new Uint8Array(0)
+
+/** Whether a report is well formed (the frame decoder's check); empty is "no report". */
 export function validReport(bytes: Uint8Array): boolean {
-  return bytes.length >= 1 && (bytes.length - 1) % REPORT_ENTRY_BYTES === 0 && (bytes.length - 1) / REPORT_ENTRY_BYTES <= REPORT_MAX_ENTRIES && bytes[0] <= REPORT_COMPLETE
+  if (bytes.length === 0) return true
+  return (bytes.length - 1) % REPORT_ENTRY_BYTES === 0 && (bytes.length - 1) / REPORT_ENTRY_BYTES <= REPORT_MAX_ENTRIES && bytes[0] <= REPORT_COMPLETE
 }
 
 export type ReportReading =
@@ -63,12 +67,12 @@ export type ReportReading =
   | { kind: 'listed'; ratio: number }
   /** A complete report without us: the reporter does not hear us at all (or not yet). */
   | { kind: 'absent' }
-  /** A partial report without us: it tells nothing about us. */
+  /** A partial report without us, or no report: it tells nothing about us. */
   | { kind: 'unknown' }
 
 /** What a peer's report says about `self`. Two entries with our tag (a collision): the lower counts, so a collision can add unicast copies, never remove them. */
 export function readReport(bytes: Uint8Array, self: string): ReportReading {
-  if (!validReport(bytes)) return { kind: 'unknown' }
+  if (bytes.length === 0 || !validReport(bytes)) return { kind: 'unknown' }
   const tag = reportTag(self)
   let ratio: number | null = null
   for (let at = 1; at < bytes.length; at += REPORT_ENTRY_BYTES) {

@@ -18,7 +18,7 @@ function setup(heardByMulticast = true) {
 /** Heartbeats of b every second from `from` to `to`, each carrying `ratio` (null: left out). */
 function beats(paths: PathChoice, from: number, to: number, ratio: number | null): void {
   for (let now = from; now <= to; now += HB) {
-    paths.report('b', ratio === null ? { kind: 'absent' } : listed(ratio), now)
+    paths.report('b', 1, ratio === null ? { kind: 'absent' } : listed(ratio), now)
     paths.needsUnicast('b', now)
   }
 }
@@ -28,16 +28,16 @@ t.test('a new peer: the guess from what we hear, until its first report decides,
   t.notOk(heard.paths.needsUnicast('b', 0), 'heard by multicast: multicast alone')
   const unheard = setup(false)
   t.ok(unheard.paths.needsUnicast('b', 0), 'not heard by multicast: unicast too')
-  unheard.paths.report('b', listed(1), 500)
+  unheard.paths.report('b', 1, listed(1), 500)
   t.notOk(unheard.paths.needsUnicast('b', 500), 'its first report says it hears us: multicast alone at once')
   t.equal(unheard.counters.get('path-changes.multicast-only'), 1)
 })
 
 t.test('left out of complete reports (it does not hear us): unicast, after the grace for a new peer', async (t) => {
   const { paths, counters } = setup(true)
-  paths.report('b', { kind: 'absent' }, 1000)
+  paths.report('b', 1, { kind: 'absent' }, 1000)
   t.notOk(paths.needsUnicast('b', 1000), 'within the grace: it may not have heard our introduction yet')
-  paths.report('b', { kind: 'absent' }, PATH.reportGraceIntervals * HB)
+  paths.report('b', 1, { kind: 'absent' }, PATH.reportGraceIntervals * HB)
   t.ok(paths.needsUnicast('b', PATH.reportGraceIntervals * HB), 'still absent after the grace: unicast')
   t.equal(counters.get('path-changes.unicast-added'), 1)
   t.equal(paths.view('b', true, 2000)?.path, 'unicast', 'shown as unicast: our multicast does not reach it')

@@ -69,7 +69,7 @@ t.test('stale: no heartbeat for 1.5 intervals, no ratio (reported as 0)', async 
   t.equal(r.ratio(at.now + 1.5 * HB + 1, HB), null)
   const table = new ReceptionTable(HB)
   stream(table.of('b'), 3, 2, () => true)
-  t.same(readReport(table.report(['b'], at.now + 2 * HB), 'b'), { kind: 'listed', ratio: 0 }, 'a stale origin is reported as not heard')
+  t.same(readReport(table.report(['b'], at.now + 2 * HB, true), 'b'), { kind: 'listed', ratio: 0 }, 'a stale origin is reported as not heard')
 })
 
 t.test('report codec: listed, absent from a complete report, unknown from a partial one', async (t) => {
@@ -86,7 +86,9 @@ t.test('report codec: listed, absent from a complete report, unknown from a part
   t.same(readReport(partial, `n${REPORT_MAX_ENTRIES + 3}`), { kind: 'unknown' }, 'left out of a partial report: nothing known')
   const rotated = encodeReport(many, REPORT_MAX_ENTRIES)
   t.same(readReport(rotated, `n${REPORT_MAX_ENTRIES + 3}`), { kind: 'listed', ratio: 1 }, 'the next report covers the rest')
-  for (const bad of [new Uint8Array(0), Uint8Array.of(2), Uint8Array.of(1, 0), new Uint8Array(2 + 3 * REPORT_MAX_ENTRIES)]) t.notOk(validReport(bad), `invalid: ${bad.length} bytes`)
+  t.ok(validReport(new Uint8Array(0)), 'empty: a heartbeat without a report')
+  t.same(readReport(new Uint8Array(0), 'a'), { kind: 'unknown' })
+  for (const bad of [Uint8Array.of(2), Uint8Array.of(1, 0), new Uint8Array(2 + 3 * REPORT_MAX_ENTRIES)]) t.notOk(validReport(bad), `invalid: ${bad.length} bytes`)
 })
 
 t.test('a tag collision counts the lower ratio: it can add unicast copies, never remove them', async (t) => {
@@ -95,4 +97,20 @@ t.test('a tag collision counts the lower ratio: it can add unicast copies, never
   let twin = ''
   for (let i = 0; !twin; i++) if (reportTag(`x${i}`) === tag) twin = `x${i}`
   t.same(readReport(encodeReport([{ nodeId: 'a', ratio: 1 }, { nodeId: twin, ratio: 0 }]), 'a'), { kind: 'listed', ratio: 0 })
+})
+
+t.test('reports are sent on change, when forced, and every 8th heartbeat; empty otherwise', async (t) => {
+  const table = new ReceptionTable(HB)
+  const at = stream(table.of('b'), 3, 2, () => true)
+  const sent = (force = false) => table.report(['b'], at.now, force).length > 0
+  t.ok(sent(), 'the first report')
+  const quiet = Array.from({ length: RECEPTION.refreshHeartbeats - 1 }, () => sent())
+  t.same(quiet, Array(RECEPTION.refreshHeartbeats - 1).fill(false), 'nothing new: no report')
+  t.ok(sent(), `the ${RECEPTION.refreshHeartbeats}th heartbeat refreshes it`)
+  t.ok(sent(true), 'forced (signed heartbeats, PING answers)')
+  t.notOk(sent())
+  stream(table.of('b'), 2, 4, (i) => i % 2 === 0, at) // b's multicast halves: a path threshold crossed
+  t.ok(sent(), 'a ratio crossed a threshold: reported at once')
+  t.notOk(sent())
+  t.ok(table.report(['b', 'c'], at.now, false).length > 0, 'a new peer: reported at once')
 })

@@ -243,7 +243,7 @@ export class Generators {
     const ranges = this.absurdRanges()
     switch (d.int(8)) {
       case 7: return { type: MessageType.Peers, ...head, addresses: this.addresses() }
-      case 0: return { type: MessageType.Heartbeat, ...head, seq: d.absurdNumber(), digest: d.bytes(8), publicKey: null, dhKey: d.chance(0.2) ? d.bytes(d.chance(0.5) ? 32 : d.int(40)) : null, mcastSent: d.absurdNumber(), report: this.report() }
+      case 0: return { type: MessageType.Heartbeat, ...head, seq: d.absurdNumber(), digest: d.bytes(8), publicKey: null, dhKey: d.chance(0.2) ? d.bytes(d.chance(0.5) ? 32 : d.int(40)) : null, unicastOnly: d.chance(0.8) ? 0 : d.absurdNumber(), report: this.report() }
       case 1: {
         const seq = Math.max(1, d.absurdNumber()), count = Math.max(1, d.absurdNumber())
         return { type: MessageType.Data, ...head, seq, index: d.int(Math.min(seq, count)), count, chunk: d.bytes(d.int(200)) }

@@ -6,8 +6,8 @@ import { cbor, decodeFrame, encodeFrame, FrameError, type Frame } from '../../sr
 
 const head = { origin: 'kitchen', incarnation: 1754000000, packet: 7 }
 const samples: Frame[] = [
-  { type: MessageType.Heartbeat, ...head, seq: 0, digest: new Uint8Array(8), publicKey: null, dhKey: null, mcastSent: 0, report: Uint8Array.of(1) },
-  { type: MessageType.Heartbeat, ...head, seq: 12, digest: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), publicKey: new Uint8Array(32).fill(9), dhKey: new Uint8Array(32).fill(7), mcastSent: 2 ** 40, report: Uint8Array.of(1, 0xab, 0xcd, 255, 0x12, 0x34, 0) },
+  { type: MessageType.Heartbeat, ...head, seq: 0, digest: new Uint8Array(8), publicKey: null, dhKey: null, unicastOnly: 0, report: Uint8Array.of(1) },
+  { type: MessageType.Heartbeat, ...head, seq: 12, digest: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), publicKey: new Uint8Array(32).fill(9), dhKey: new Uint8Array(32).fill(7), unicastOnly: 6, report: Uint8Array.of(1, 0xab, 0xcd, 255, 0x12, 0x34, 0) },
   { type: MessageType.Data, ...head, seq: 1, index: 0, count: 1, chunk: Uint8Array.of(0x83, 0, 0x61, 0x6b, 1) },
   { type: MessageType.Data, ...head, seq: 9, index: 3, count: 4, chunk: Uint8Array.of(7) },
   { type: MessageType.Data, ...head, seq: 2 ** 40, index: 65534, count: 65535, chunk: new Uint8Array(65535).fill(0xaa) },
@@ -21,7 +21,7 @@ const samples: Frame[] = [
   { type: MessageType.Peers, ...head, addresses: ['10.0.0.2:47474', '192.168.1.20:5000'] },
   { type: MessageType.Peers, ...head, addresses: [] },
   // A partial receiver report at its bound: 64 entries.
-  { type: MessageType.Heartbeat, ...head, seq: 3, digest: new Uint8Array(8), publicKey: null, dhKey: null, mcastSent: 9, report: Uint8Array.of(0, ...new Uint8Array(3 * 64).fill(0x5a)) },
+  { type: MessageType.Heartbeat, ...head, seq: 3, digest: new Uint8Array(8), publicKey: null, dhKey: null, unicastOnly: 3, report: Uint8Array.of(0, ...new Uint8Array(3 * 64).fill(0x5a)) },
 ]
 
 /** The FrameError reason for these bytes, or 'ok'. Any other exception fails the test. */
@@ -141,7 +141,8 @@ t.test('every field of every type, with a wrong value', async (t) => {
     [MessageType.Heartbeat, 6, [new Uint8Array(31), new Uint8Array(33), 'k', false, undefined], 'malformed-bytes'],
     [MessageType.Heartbeat, 7, [new Uint8Array(31), new Uint8Array(33), 'k', false, undefined], 'malformed-bytes'],
     [MessageType.Heartbeat, 8, [-1, 0.5, 'x', null], 'malformed-number'],
-    [MessageType.Heartbeat, 9, [new Uint8Array(0), new Uint8Array(2 + 3 * 64), null, 'x', [1]], 'malformed-bytes'],
+    [MessageType.Heartbeat, 9, [new Uint8Array(2 + 3 * 64), null, 'x', [1]], 'malformed-bytes'],
+    [MessageType.Heartbeat, 8, [7, 8, 2 ** 40], 'malformed-frame'],
     [MessageType.Heartbeat, 9, [Uint8Array.of(2), Uint8Array.of(1, 0), Uint8Array.of(0, 1, 2, 3, 4)], 'malformed-report'],
     [MessageType.Data, 4, [-1, 2.5, '9', null], 'malformed-number'],
     [MessageType.Data, 5, [-1, 0.5, '0'], 'malformed-number'],
