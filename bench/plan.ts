@@ -1,7 +1,7 @@
 // What a bench run measures and how many times: parsed from the command line.
 //   npm run bench [-- --quick] [--n 5,10,20] [--only latency,throughput,wire,loss,membership,footprint,wifi]
 //                 [--systems dsn,floor,mqtt1,mqtt0,mqtt1nd] [--runs K] [--writes K] [--seconds S]
-//                 [--loss-reps K] [--profile DIR] [--out FILE]
+//                 [--loss-reps K] [--wifi-writes K] [--profile DIR] [--out FILE]
 // Any of the narrowing options makes a 'custom' run: bench/results/custom.md, latest-custom.json.
 
 export const SECTIONS = ['latency', 'throughput', 'wire', 'loss', 'membership', 'footprint', 'wifi'] as const
