@@ -312,7 +312,9 @@ export class Engine {
 
   private sendData(item: Sequenced, now: number): void {
     this.sender.data(item, now)
-    if (now - this.originRepair.lastNackAt < TIMERS.tailHeartbeatAfterNackMs) this.tailHeartbeatAt = now + TIMERS.tailHeartbeatMs
+    // Where loss was seen: a NACK reached us, or a peer reports losing some of our multicast.
+    const lossSeenAt = Math.max(this.originRepair.lastNackAt, this.reach.paths.lossReportedAt)
+    if (now - lossSeenAt < TIMERS.tailHeartbeatAfterNackMs) this.tailHeartbeatAt = now + TIMERS.tailHeartbeatMs
   }
 
   private sendHeartbeat(signed: boolean, now: number, extra?: Address): void {

@@ -68,6 +68,8 @@ interface PeerPath {
 
 export class PathChoice {
   private readonly peers = new Map<string, PeerPath>()
+  /** When a peer last reported losing some of our multicast (below 0.97, or not hearing us). */
+  lossReportedAt = -Infinity
 
   constructor(
     private readonly heartbeatIntervalMs: number,
@@ -113,6 +115,7 @@ export class PathChoice {
       // Left out of a complete report: it has not heard us (yet). Grace for a new peer.
       if (now - p.upAt < PATH.reportGraceIntervals * this.heartbeatIntervalMs) return
       p.reportAt = now
+      this.lossReportedAt = now
       p.absent = true
       p.outRatio = 0
       p.goodSince = null
@@ -121,6 +124,7 @@ export class PathChoice {
     p.reportAt = now
     p.absent = false
     p.outRatio = reading.ratio
+    if (reading.ratio < PATH.multicastOnlyAtOrAbove) this.lossReportedAt = now
     if (reading.ratio >= PATH.multicastOnlyAtOrAbove) p.goodSince ??= now
     else p.goodSince = null
   }

@@ -100,3 +100,11 @@ t.test('a new incarnation starts over; peers no longer live are forgotten', asyn
   paths.retain(() => false)
   t.equal(paths.size, 0)
 })
+
+t.test('a report of lost multicast is remembered (the engine keeps tail heartbeats on after it)', async (t) => {
+  const { paths } = setup(true)
+  beats(paths, 0, 2000, 1)
+  t.equal(paths.lossReportedAt, -Infinity, 'all heard: no loss seen')
+  beats(paths, 3000, 3000, 0.95)
+  t.equal(paths.lossReportedAt, 3000, 'some lost, even above the unicast threshold')
+})
