@@ -150,6 +150,7 @@ export class PathChoice {
     return p.unicast
   }
 
+  /** The peer's path as of `now`, evaluated as a send would (so `dsn status` never shows a stale one). */
   view(nodeId: string, multicastEnabled: boolean, now: number): PeerPathView | undefined {
     const p = this.peers.get(nodeId)
     if (!p) return undefined
