@@ -17,6 +17,7 @@ import { lossRun } from './scenarios/loss'
 import { joinRun, killRun } from './scenarios/membership'
 import { throughputRun, type ThroughputRun } from './scenarios/throughput'
 import { idleRate, wireRun } from './scenarios/wire'
+import { wifiRun } from './scenarios/wifi'
 
 const ROOT = resolve(__dirname, '..')
 const SPECS: Record<SystemKey, SystemSpec> = {
@@ -31,10 +32,10 @@ const SPECS: Record<SystemKey, SystemSpec> = {
 }
 /** What each system is measured on: the floor is a latency and bytes reference only. */
 const SECTIONS_OF: Record<SystemKey, Section[]> = {
-  dsn: ['latency', 'throughput', 'wire', 'loss', 'membership', 'footprint'],
+  dsn: ['latency', 'throughput', 'wire', 'loss', 'membership', 'footprint', 'wifi'],
   floor: ['latency', 'wire'],
   sfloor: ['latency', 'wire'],
-  mqtt1: ['latency', 'throughput', 'wire', 'loss', 'footprint'],
+  mqtt1: ['latency', 'throughput', 'wire', 'loss', 'footprint', 'wifi'],
   mqtt0: ['latency', 'throughput', 'wire'],
   mqtt1nd: ['latency'],
 }
@@ -133,6 +134,12 @@ async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean):
           (rep ? `; ${rep.lostBySome} of ${rep.dataDatagrams} datagrams lost by some, NACKs at origin ${rep.nacksReceivedByOrigin}, sent ${rep.nacksSent}, resends ${rep.resends}, snapshots ${rep.snapshots}` : ''))
       })
     }
+    await section('wifi lossy multicast', has('wifi'), async (e) => {
+      const r = (e.result.wifi = await wifiRun(e.sys, plan.wifiWrites, plan.wifiReps, plan.lossKeys, plan.lossIntervalMs, 4000))
+      say(`  Wi-Fi lossy multicast, ${e.result.label}: latency to all p50 ${ms(r.latency.p50)} p99 ${ms(r.latency.p99)} max ${ms(r.latency.max)} (timeouts ${r.latency.timeouts}); ` +
+        `every replica exact after the last write: median ${ms(r.exact.medianMs)}, worst ${ms(r.exact.maxMs)} (${r.exact.exact ? 'exact' : 'NOT exact'})` +
+        (r.unicastPeers !== undefined ? `; writer sends unicast copies to ${r.unicastPeers} of ${n - 1} peers` : ''))
+    })
     if (!reduced) {
       await section('join', has('membership'), async (e) => {
         const r = []

@@ -1,10 +1,10 @@
 // What a bench run measures and how many times: parsed from the command line.
-//   npm run bench [-- --quick] [--n 5,10,20] [--only latency,throughput,wire,loss,membership,footprint]
+//   npm run bench [-- --quick] [--n 5,10,20] [--only latency,throughput,wire,loss,membership,footprint,wifi]
 //                 [--systems dsn,floor,mqtt1,mqtt0,mqtt1nd] [--runs K] [--writes K] [--seconds S]
-//                 [--loss-reps K] [--profile DIR] [--out FILE]
+//                 [--loss-reps K] [--wifi-writes K] [--profile DIR] [--out FILE]
 // Any of the narrowing options makes a 'custom' run: bench/results/custom.md, latest-custom.json.
 
-export const SECTIONS = ['latency', 'throughput', 'wire', 'loss', 'membership', 'footprint'] as const
+export const SECTIONS = ['latency', 'throughput', 'wire', 'loss', 'membership', 'footprint', 'wifi'] as const
 export type Section = (typeof SECTIONS)[number]
 export const SYSTEMS = ['dsn', 'floor', 'sfloor', 'mqtt1', 'mqtt0', 'mqtt1nd'] as const
 export type SystemKey = (typeof SYSTEMS)[number]
@@ -31,6 +31,9 @@ export interface Plan {
   lossReps: number
   lossKeys: number
   lossIntervalMs: number
+  /** Wi-Fi section (lossy multicast): writes for the latency, rounds for exactness. */
+  wifiWrites: number
+  wifiReps: number
   joinReps: number
   killReps: number
   footprintKeys: number
@@ -56,7 +59,7 @@ export function parsePlan(argv: string[]): Plan {
     return new Set(items)
   }
   const quick = flag('quick')
-  const narrowed = ['n', 'only', 'systems', 'runs', 'writes', 'seconds', 'loss-reps', 'profile'].some((f) => value(f) !== undefined)
+  const narrowed = ['n', 'only', 'systems', 'runs', 'writes', 'seconds', 'loss-reps', 'wifi-writes', 'profile'].some((f) => value(f) !== undefined)
   const kind = narrowed ? 'custom' : quick ? 'quick' : 'full'
   const ns = (value('n') ?? (quick ? '10' : '5,10,20')).split(',').map(Number)
   for (const n of ns) if (!Number.isInteger(n) || n < 2 || n > 60) throw new Error(`--n: sizes 2..60, got ${n}`)
@@ -86,6 +89,8 @@ export function parsePlan(argv: string[]): Plan {
     lossReps: num('loss-reps', quick ? 5 : 10),
     lossKeys: 50,
     lossIntervalMs: 10,
+    wifiWrites: num('wifi-writes', 300),
+    wifiReps: num('loss-reps', quick ? 5 : 10),
     joinReps: quick ? 3 : 5,
     killReps: quick ? 3 : 5,
     footprintKeys: 100,

@@ -1,6 +1,6 @@
 // BENCHMARKS.md from one run's results: the side-by-side table at N = 10, the targets, DSN at
 // every N, how busy the machine was, the methods, and the hand-written notes (bench/NOTES.md).
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { BenchResult, SystemResult } from './results'
 import { evaluateTargets, labOf } from './targets'
@@ -112,8 +112,11 @@ export function renderReport(result: BenchResult): string {
   const missed = verdicts.filter((v) => v.met === false)
   const notesPath = resolve(__dirname, 'NOTES.md')
   const notes = existsSync(notesPath) ? readFileSync(notesPath, 'utf8').trim() : ''
-  const inProcessPath = resolve(__dirname, 'IN-PROCESS.md')
-  const inProcess = existsSync(inProcessPath) ? readFileSync(inProcessPath, 'utf8').trim() : ''
+  // Hand-kept sections (simulator, in-process and one-off real-socket runs), in file-name order.
+  const sectionsDir = resolve(__dirname, 'sections')
+  const sections = existsSync(sectionsDir)
+    ? readdirSync(sectionsDir).filter((f) => f.endsWith('.md')).sort().map((f) => readFileSync(resolve(sectionsDir, f), 'utf8').trim())
+    : []
   const otherErrors = result.labs.flatMap((l) => Object.values(l.systems).flatMap((s) => Object.entries(s.errors).map(([k, v]) => `- N = ${l.n}, ${s.label}, ${k}: ${v}`)))
   return `# Benchmarks
 
@@ -162,5 +165,5 @@ ${METHODS}
 ## Notes
 
 ${notes || '_none_'}
-${inProcess ? `\n${inProcess}\n` : ''}`
+${sections.map((s) => `\n${s}\n`).join('')}`
 }

@@ -6,6 +6,7 @@ import type { LossRun } from './scenarios/loss'
 import type { JoinRun, KillRun } from './scenarios/membership'
 import type { ThroughputRun } from './scenarios/throughput'
 import type { IdleRate, WireRun } from './scenarios/wire'
+import type { WifiRun } from './scenarios/wifi'
 
 export interface Repeated<R, M = R> {
   runs: R[]
@@ -25,6 +26,7 @@ export interface SystemResult {
   join?: Repeated<JoinRun>
   kill?: Repeated<KillRun, { downAtAllMs: number; firstDownMs: number }>
   footprint?: Footprint
+  wifi?: WifiRun
   /** Section -> machine load while it ran. */
   load: Record<string, LoadSample>
   errors: Record<string, string>

@@ -14,6 +14,7 @@ import { deriveNetworkKey } from '../src/seal/keys'
 import { signerFromSeed } from '../src/seal/signer'
 import { BodyKind, DIGEST_BYTES, MessageType, PROTOCOL_VERSION } from '../src/wire/constants'
 import { encodeFrame, type Frame } from '../src/wire/frame'
+import { encodeReport } from '../src/wire/receiver-report'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const seq32 = (start: number): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => (start + i) & 0xff)
@@ -58,9 +59,9 @@ const half = Math.ceil(long.length / 2)
 
 type Body = { [T in Frame['type']]: Omit<Extract<Frame, { type: T }>, 'origin' | 'incarnation' | 'packet'> }[Frame['type']]
 const cases: Array<{ name: string; signed: boolean; maced?: boolean; body: Body; note: string }> = [
-  { name: 'heartbeat-signed', signed: true, note: 'every 8th heartbeat, answers to PING, introductions: carries the Ed25519 and X25519 public keys', body: { type: MessageType.Heartbeat, seq: 3, digest, publicKey: signer.publicKey, dhKey: signer.dhPublicKey } },
-  { name: 'heartbeat-unsigned', signed: false, note: 'a heartbeat when no peer is keyed yet: no key, no signature, no MAC', body: { type: MessageType.Heartbeat, seq: 3, digest, publicKey: null, dhKey: null } },
-  { name: 'heartbeat-maced', signed: false, maced: true, note: 'the usual heartbeat: one MAC for "hall"', body: { type: MessageType.Heartbeat, seq: 3, digest, publicKey: null, dhKey: null } },
+  { name: 'heartbeat-signed', signed: true, note: 'every 8th heartbeat, answers to PING, introductions: carries the Ed25519 and X25519 public keys', body: { type: MessageType.Heartbeat, seq: 3, digest, publicKey: signer.publicKey, dhKey: signer.dhPublicKey, unicastOnly: 0, report: encodeReport([{ nodeId: PEER, ratio: 1 }]) } },
+  { name: 'heartbeat-unsigned', signed: false, note: 'a heartbeat when no peer is keyed yet: no key, no signature, no MAC; no receiver report (empty bytes)', body: { type: MessageType.Heartbeat, seq: 3, digest, publicKey: null, dhKey: null, unicastOnly: 0, report: new Uint8Array(0) } },
+  { name: 'heartbeat-maced', signed: false, maced: true, note: 'the usual heartbeat: one MAC for "hall"; the receiver report says it hears 3/4 of hall\'s multicast (tag of "hall", 191); one unicast-only datagram sent before', body: { type: MessageType.Heartbeat, seq: 3, digest, publicKey: null, dhKey: null, unicastOnly: 1, report: encodeReport([{ nodeId: PEER, ratio: 0.75 }]) } },
   { name: 'data-delta-maced', signed: false, maced: true, note: 'a delta with one MAC for "hall", as when every live peer is keyed', body: { type: MessageType.Data, seq: 2, index: 0, count: 1, chunk: delta } },
   { name: 'nack-maced', signed: false, maced: true, note: 'a NACK to "hall" with its MAC', body: { type: MessageType.Nack, target: PEER, targetIncarnation: PEER_INCARNATION, ranges: [[3, 3]], wantSnapshot: false } },
   { name: 'data-delta', signed: true, note: 'body [0, "temperature", 21.5, "humidity", 40, "old", undefined]: a delta with a tombstone', body: { type: MessageType.Data, seq: 1, index: 0, count: 1, chunk: delta } },

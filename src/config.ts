@@ -48,6 +48,12 @@ export interface DsnConfig {
   maxStateBytes: number
   /** Most peers tracked at once; more are dropped and counted. */
   maxPeers: number
+  /**
+   * Most peers sent unicast copies because they hear too little of our multicast (Wi-Fi,
+   * docs/PROTOCOL.md 13.2-13.3); those hearing least come first, the rest are counted in
+   * `unicast-fanout-capped`. Static peers and `multicast: false` are not limited by it.
+   */
+  maxUnicastPeers: number
   /** A direct message is retried until acknowledged or this many ms have passed. */
   sendTimeoutMs: number
   /**
@@ -87,6 +93,9 @@ export function defaultConfig(nodeId: string = defaultNodeId()): Omit<DsnConfig,
     maxKeysPerNode: 4096,
     maxStateBytes: 4 * 1024 * 1024,
     maxPeers: 256,
+    // 64 copies of a 1400-byte datagram is ~90 KB per write burst: the most a small board on
+    // Wi-Fi should push, and more peers than most sensor clusters have.
+    maxUnicastPeers: 64,
     sendTimeoutMs: 2000,
     persistPath: undefined,
     // 1 s: a power cut loses at most the last second of writes, and a sensor writing every
@@ -157,6 +166,7 @@ export function resolveConfig(options: unknown): DsnConfig {
   integer(config, 'maxKeysPerNode', 1, 1_000_000)
   integer(config, 'maxStateBytes', 1024, 1024 * 1024 * 1024)
   integer(config, 'maxPeers', 1, 100_000)
+  integer(config, 'maxUnicastPeers', 0, 100_000)
   integer(config, 'sendTimeoutMs', 10, 600_000)
   if (config.persistPath !== undefined && (typeof config.persistPath !== 'string' || config.persistPath === '')) {
     throw configError('persistPath', `must be a file path, or absent to keep no state file (got ${show(config.persistPath)})`)

@@ -38,7 +38,13 @@ export interface LossRun {
 let lossTag = 0
 const REP_TIMEOUT_MS = 20_000
 
-export async function lossRun(sys: System, percent: number, reps: number, M: number, intervalMs: number, trace: boolean): Promise<LossRun> {
+/** Another way to impair the lab for the rounds (the Wi-Fi profiles of scenarios/wifi.ts). */
+export interface Impairment {
+  apply(): Promise<void>
+  clear(): Promise<void>
+}
+
+export async function lossRun(sys: System, percent: number, reps: number, M: number, intervalMs: number, trace: boolean, impairment?: Impairment): Promise<LossRun> {
   const [writer, ...receivers] = sys.agents
   const prefix = `l${++lossTag}_`
   await sys.print('none')
@@ -59,7 +65,8 @@ export async function lossRun(sys: System, percent: number, reps: number, M: num
   if (trace) await Promise.all(sys.agents.map((a) => a.request({ op: 'trace-on' })))
   const times: number[] = []
   let timeouts = 0
-  await setLossEverywhere(sys.ctx.lab, percent)
+  const impair = impairment ?? { apply: () => setLossEverywhere(sys.ctx.lab, percent), clear: () => setLossEverywhere(sys.ctx.lab, 0) }
+  await impair.apply()
   try {
     for (let r = 0; r < reps; r++) {
       let entry!: { count: number; maxT: number; resolve: () => void }
@@ -78,7 +85,7 @@ export async function lossRun(sys: System, percent: number, reps: number, M: num
       await sleep(200)
     }
   } finally {
-    await setLossEverywhere(sys.ctx.lab, 0)
+    await impair.clear()
     offs.forEach((off) => off())
   }
   let repair: RepairCost | undefined

@@ -14,6 +14,7 @@ import { OriginRepair } from './origin-repair'
 import { OutgoingStream, type Sequenced } from './outgoing-stream'
 import { OwnState } from './own-state'
 import type { Peer } from './peer'
+import { Reachability } from './reachability'
 import { Sealer } from './sealer'
 import { Sender } from './sender'
 import { TIMERS } from './timers'
@@ -55,6 +56,8 @@ export class Engine {
   readonly messages: DirectMessages
   readonly membership: Membership
   readonly unicast: UnicastTargets
+  /** Per-peer multicast reachability and the path choice it feeds (docs/PROTOCOL.md 13.2-13.3). */
+  readonly reach: Reachability
   readonly sender: Sender
   readonly gapRepair: GapRepair
   readonly originRepair: OriginRepair
@@ -77,7 +80,12 @@ export class Engine {
     this.incarnation = options.incarnation
     this.startedAt = options.now
     this.random = options.random
-    this.unicast = new UnicastTargets(options.staticPeers ?? [], config.multicast, 2.5 * config.heartbeatIntervalMs, config.maxPeers)
+    this.unicast = new UnicastTargets(options.staticPeers ?? [], config.multicast, 2.5 * config.heartbeatIntervalMs, config.maxPeers, {
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      maxUnicastPeers: config.maxUnicastPeers,
+      counters: this.counters,
+    })
+    this.reach = new Reachability(config.nodeId, config.multicast, config.heartbeatIntervalMs, this.unicast.paths)
     this.own = new OwnState(config)
     const chunkBudget = config.mtu - SEAL_OVERHEAD - dataHeaderBytes(config.nodeId)
     this.stream = new OutgoingStream(config.historySize, Math.max(2 * config.maxStateBytes, 1 << 20), chunkBudget)
@@ -105,7 +113,7 @@ export class Engine {
       probe: (peer, now) => this.sender.ping(peer.nodeId, peer.address, now),
       nackDue: (peer, replica, now) => this.gapRepair.nackDue(peer, replica, now),
     }, options.pinned)
-    this.sender = new Sender(config, this.counters, this.sealer, this.unicast, this.membership.peers)
+    this.sender = new Sender(config, this.counters, this.sealer, this.unicast, this.membership.peers, this.reach)
     this.gapRepair = new GapRepair(config, this.counters, this.random, this.membership, {
       nack: (peer, ranges, wantSnapshot, now) => this.sender.nack(peer, ranges, wantSnapshot, now),
     })
@@ -124,6 +132,7 @@ export class Engine {
       gapRepair: this.gapRepair,
       originRepair: this.originRepair,
       messages: this.messages,
+      reach: this.reach,
       emit: (event) => this.emit(event),
       addCandidate: (address, now) => this.addCandidate(address, now),
       answerPing: (from, now) => this.answerPing(from, now),
@@ -303,7 +312,9 @@ export class Engine {
 
   private sendData(item: Sequenced, now: number): void {
     this.sender.data(item, now)
-    if (now - this.originRepair.lastNackAt < TIMERS.tailHeartbeatAfterNackMs) this.tailHeartbeatAt = now + TIMERS.tailHeartbeatMs
+    // Where loss was seen: a NACK reached us, or a peer reports losing some of our multicast.
+    const lossSeenAt = Math.max(this.originRepair.lastNackAt, this.reach.paths.lossReportedAt)
+    if (now - lossSeenAt < TIMERS.tailHeartbeatAfterNackMs) this.tailHeartbeatAt = now + TIMERS.tailHeartbeatMs
   }
 
   private sendHeartbeat(signed: boolean, now: number, extra?: Address): void {

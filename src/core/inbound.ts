@@ -9,6 +9,7 @@ import type { GapRepair } from './gap-repair'
 import type { Membership } from './membership'
 import type { OriginRepair } from './origin-repair'
 import type { Peer } from './peer'
+import type { Reachability } from './reachability'
 import type { Replica } from './replica'
 import type { Sealer } from './sealer'
 import type { Sender } from './sender'
@@ -28,6 +29,7 @@ export interface InboundParts {
   readonly gapRepair: GapRepair
   readonly originRepair: OriginRepair
   readonly messages: DirectMessages
+  readonly reach: Reachability
   emit(event: EngineEvent): void
   addCandidate(address: Address, now: number): void
   /** A PING for us: a signed heartbeat goes out (rate-limited by the heartbeat schedule). */
@@ -97,6 +99,10 @@ export class Inbound {
         this.askIntroduction(frame.origin, from, now)
       }
     }
+    // Counted once the AEAD opened it, before the proof and replay checks: a datagram whose MACs
+    // are not for us yet, or a multicast copy that lost the race to its unicast twin, still
+    // shows that multicast reaches us (docs/PROTOCOL.md 13.2).
+    if (via === 'multicast' && peer) this.engine.reach.heardMulticast(frame.origin, frame.incarnation, frame.packet)
     if (!authentic && frame.type !== MessageType.Heartbeat && frame.type !== MessageType.Nack && frame.type !== MessageType.Ping) {
       return counters.drop('unsigned')
     }
@@ -151,6 +157,7 @@ export class Inbound {
         peer.originSeq = frame.seq
         peer.originDigest = frame.digest
         replica.gaps.noteLatest(frame.seq)
+        this.engine.reach.heartbeat(frame, now)
         break
       case MessageType.Data: {
         const evictions = replica.evictions, refused = replica.keysRefused, assemblies = replica.assembliesEvicted

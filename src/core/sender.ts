@@ -5,6 +5,7 @@ import type { Counters } from './counters'
 import { MacReceivers } from './mac-receivers'
 import type { Sequenced } from './outgoing-stream'
 import type { Peer } from './peer'
+import type { Reachability } from './reachability'
 import type { FrameBody, Sealer } from './sealer'
 import type { UnicastTargets } from './unicast-targets'
 import type { Address, Outgoing } from './types'
@@ -28,6 +29,7 @@ export class Sender {
     private readonly sealer: Sealer,
     private readonly unicast: UnicastTargets,
     private readonly peers: ReadonlyMap<string, Peer>,
+    private readonly reach: Reachability,
   ) {
     this.macReceivers = new MacReceivers(peers)
   }
@@ -53,21 +55,25 @@ export class Sender {
     return out
   }
 
-  groupTargets(now: number, extra?: Address): Address[] {
-    return this.unicast.forGroup(now, this.peers.values(), extra)
+  groupTargets(now: number, extra?: Address, probe = false): Address[] {
+    return this.unicast.forGroup(now, this.peers.values(), extra, probe)
   }
 
   data(item: Sequenced, now: number): void {
     this.group({ type: MessageType.Data, seq: item.seq, index: item.index, count: item.count, chunk: item.chunk }, true, now)
   }
 
+  /** `extra`: the pinger this heartbeat answers (also sent to by unicast, see UnicastTargets.forGroup). */
   heartbeat(seq: number, digest: Uint8Array, signed: boolean, now: number, extra?: Address): void {
     this.counters.add(signed ? 'heartbeats-signed' : 'heartbeats')
+    const live: string[] = []
+    for (const p of this.peers.values()) if (p.replica) live.push(p.nodeId)
     this.group(
-      { type: MessageType.Heartbeat, seq, digest, publicKey: signed ? this.sealer.publicKey : null, dhKey: signed ? this.sealer.dhPublicKey : null },
+      { type: MessageType.Heartbeat, seq, digest, publicKey: signed ? this.sealer.publicKey : null, dhKey: signed ? this.sealer.dhPublicKey : null, ...this.reach.heartbeatFields(live, now, signed) },
       signed,
       now,
       extra,
+      extra !== undefined,
     )
   }
 
@@ -82,7 +88,7 @@ export class Sender {
 
   ping(target: string, address: Address | undefined, now: number): void {
     this.counters.add('pings-sent')
-    this.group({ type: MessageType.Ping, target }, false, now, address)
+    this.group({ type: MessageType.Ping, target }, false, now, address, true)
   }
 
   ack(to: Peer, messageId: number): void {
@@ -113,11 +119,11 @@ export class Sender {
    * prove their origin carry MACs when every live peer is keyed and a signature when not; the
    * others (heartbeats, NACKs, PINGs) carry MACs for whoever is keyed.
    */
-  private group(body: FrameBody, signed: boolean, now: number, extra?: Address): void {
+  private group(body: FrameBody, signed: boolean, now: number, extra?: Address, probe = false): void {
     // Data and Goodbye always come here with `signed`: for them it means "prove the origin".
     const mustProve = body.type === MessageType.Data || body.type === MessageType.Goodbye
     const proof: Proof = mustProve ? 'authentic' : signed ? 'signed' : 'cheap'
-    this.send(body, proof, this.config.multicast, this.groupTargets(now, extra), this.macReceivers.keyed)
+    this.send(body, proof, this.config.multicast, this.groupTargets(now, extra, probe), this.macReceivers.keyed)
   }
 
   private send(body: FrameBody, proof: Proof, multicast: boolean, unicast: Address[], receivers: readonly PairKey[]): void {
@@ -127,6 +133,7 @@ export class Sender {
     const bytes = this.sealer.seal(body, signed, signed ? [] : receivers)
     this.counters.add('datagrams-sent')
     this.counters.add('bytes-sent', bytes.length)
+    this.reach.sent(multicast)
     if (this.sealer.lastProof === 'macs') this.counters.add('datagrams-maced')
     this.outbox.push({ bytes, multicast, unicast })
   }

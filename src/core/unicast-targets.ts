@@ -1,25 +1,43 @@
+import type { Counters } from './counters'
+import { PathChoice } from './path-choice'
 import type { Peer } from './peer'
 import { TIMERS } from './timers'
 import type { Address } from './types'
 
+export interface PathOptions {
+  heartbeatIntervalMs: number
+  /** Most live peers given unicast copies by the path choice (config.maxUnicastPeers). */
+  maxUnicastPeers: number
+  counters: Counters
+}
+
 /**
  * Who gets a unicast copy of what we send to the group: static peers, candidates learnt by
- * mDNS or peer lists until they are heard, and live peers not heard by multicast lately (their
- * multicast is blocked). With multicast off, everyone we know.
+ * mDNS or peer lists until they are heard, and live peers whose receiver reports say our
+ * multicast does not reach them well (core/path-choice.ts), at most maxUnicastPeers of them.
+ * With multicast off, everyone we know.
  */
 export class UnicastTargets {
   /** Candidate address -> when it was learnt. */
   readonly candidates = new Map<Address, number>()
   /** Our own unicast addresses, as seen on our own looped-back datagrams. */
   readonly selfAddresses = new Set<Address>()
+  readonly paths: PathChoice
+  private readonly maxUnicastPeers: number
+  private readonly counters: Counters
 
   constructor(
     private readonly staticPeers: readonly Address[],
     private readonly multicast: boolean,
-    /** A peer heard by multicast within this is not sent unicast copies. */
+    /** A peer heard by multicast within this is guessed to hear ours, until its first report. */
     private readonly multicastFreshMs: number,
     private readonly maxCandidates: number,
-  ) {}
+    paths: PathOptions,
+  ) {
+    this.paths = new PathChoice(paths.heartbeatIntervalMs, paths.counters)
+    this.maxUnicastPeers = paths.maxUnicastPeers
+    this.counters = paths.counters
+  }
 
   /** 'full' when the bound is reached: a peer list cannot make us send to unbounded addresses. */
   addCandidate(address: Address, now: number, peers: Iterable<Peer>): 'added' | 'known' | 'full' {
@@ -46,18 +64,48 @@ export class UnicastTargets {
     for (const [address, at] of this.candidates) if (now - at > TIMERS.candidateTtlMs) this.candidates.delete(address)
   }
 
-  forGroup(now: number, peers: Iterable<Peer>, extra?: Address): Address[] {
+  /**
+   * `extra`: a stranger we answer, or the origin we NACK: it gets a copy unless multicast alone
+   * reaches it. `probe`: PINGs and their answers always go to `extra` by unicast as well: they
+   * are how a peer whose datagrams stopped arriving is found again, and the stopped datagrams may
+   * be exactly our multicast.
+   */
+  forGroup(now: number, peers: Iterable<Peer>, extra?: Address, probe = false): Address[] {
     const targets = new Set<Address>([...this.staticPeers, ...this.candidates.keys()])
     let extraPeer: Peer | undefined
+    let wanting: Peer[] | undefined
+    let live = 0
     for (const peer of peers) {
       if (peer.address === extra) extraPeer = peer
       if (!peer.replica) continue
-      if (!this.multicast || !this.heardByMulticast(peer, now)) targets.add(peer.address)
+      live++
+      if (!this.multicast) {
+        targets.add(peer.address)
+        continue
+      }
+      this.paths.track(peer.nodeId, peer.incarnation, this.heardByMulticast(peer, now), now)
+      if (this.paths.needsUnicast(peer.nodeId, now)) (wanting ??= []).push(peer)
       else targets.delete(peer.address)
     }
-    // `extra` (a stranger we answer, a peer we probe) gets a copy unless multicast reaches it.
-    if (extra && (!this.multicast || !extraPeer || !this.heardByMulticast(extraPeer, now))) targets.add(extra)
+    if (this.paths.size > live) this.retainLive(peers)
+    if (wanting) for (const peer of this.bounded(wanting)) targets.add(peer.address)
+    const reached = !probe && extraPeer?.replica && this.heardByMulticast(extraPeer, now) && !this.paths.needsUnicast(extraPeer.nodeId, now)
+    if (extra && (!this.multicast || !reached)) targets.add(extra)
     return [...targets]
+  }
+
+  /** At most maxUnicastPeers, those hearing least of our multicast first: where unicast helps most. */
+  private bounded(wanting: Peer[]): Peer[] {
+    if (wanting.length <= this.maxUnicastPeers) return wanting
+    this.counters.add('unicast-fanout-capped', wanting.length - this.maxUnicastPeers)
+    const heard = (p: Peer) => this.paths.outRatio(p.nodeId) ?? 0
+    return [...wanting].sort((a, b) => heard(a) - heard(b) || (a.nodeId < b.nodeId ? -1 : 1)).slice(0, this.maxUnicastPeers)
+  }
+
+  private retainLive(peers: Iterable<Peer>): void {
+    const live = new Set<string>()
+    for (const p of peers) if (p.replica) live.add(p.nodeId)
+    this.paths.retain((id) => live.has(id))
   }
 
   private heardByMulticast(peer: Peer, now: number): boolean {

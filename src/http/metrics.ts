@@ -23,6 +23,7 @@ const LABELLED: Record<string, { name: string; label: string; help: string }> = 
   dropped: { name: 'dsn_dropped_total', label: 'reason', help: 'Datagrams dropped, by reason (docs/PROTOCOL.md section 16).' },
   ignored: { name: 'dsn_ignored_total', label: 'reason', help: 'Authentic frames that concerned no one here, by reason.' },
   'peers-down': { name: 'dsn_peers_down_total', label: 'reason', help: 'Peers declared down, by reason (timeout, goodbye, restart).' },
+  'path-changes': { name: 'dsn_path_changes_total', label: 'change', help: 'Per-peer path changes: unicast-added (a peer hears too little of our multicast), multicast-only (it recovered).' },
 }
 
 /** Names and help for the counters people graph; others get a derived name and a generic help. */
@@ -47,6 +48,7 @@ const KNOWN: Record<string, [string, string]> = {
   'peers-up': ['dsn_peers_up_total', 'Peers that came up.'],
   'send-errors': ['dsn_send_errors_total', 'Socket send errors.'],
   errors: ['dsn_errors_total', 'Errors the node survived (socket errors after start).'],
+  'unicast-fanout-capped': ['dsn_unicast_fanout_capped_total', 'Peers left without unicast copies because maxUnicastPeers were already sent them.'],
 }
 
 export function renderMetrics(input: MetricsInput): string {
@@ -66,10 +68,17 @@ export function renderMetrics(input: MetricsInput): string {
     ['dsn_peer_sequence', 'Latest sequence number of the peer\'s stream that we know of.', (p) => p.latestSeq],
     ['dsn_peer_missing_datagrams', 'Datagrams of the peer\'s stream not yet received (being repaired by NACK).', (p) => Math.max(0, p.latestSeq - p.contiguousSeq)],
     ['dsn_peer_incarnation', 'The peer\'s incarnation.', (p) => p.incarnation],
+    ['dsn_peer_unicast', '1 when the peer is sent unicast copies (path both or unicast), 0 when multicast alone reaches it.', (p) => (p.path === 'multicast' ? 0 : 1)],
+    ['dsn_peer_path_age_seconds', 'Seconds since the peer\'s path last changed.', (p) => p.pathChangedMsAgo / 1000],
   ]
   for (const [name, help, get] of peerFamilies) {
     out.family(name, 'gauge', help)
     for (const p of s.peers) out.sample(name, { peer: p.nodeId }, get(p))
+  }
+  out.family('dsn_peer_multicast_delivery_ratio', 'gauge', 'Fraction of multicast delivered: direction="out" ours as the peer reports it, "in" the peer\'s as we measure it.')
+  for (const p of s.peers) {
+    if (p.multicastOut !== null) out.sample('dsn_peer_multicast_delivery_ratio', { peer: p.nodeId, direction: 'out' }, p.multicastOut)
+    if (p.multicastIn !== null) out.sample('dsn_peer_multicast_delivery_ratio', { peer: p.nodeId, direction: 'in' }, p.multicastIn)
   }
 
   const families = new Map<string, { help: string; samples: Array<[Record<string, string>, number]> }>()

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks'
 import { parseHostPort, resolveConfig, type DsnConfig, type DsnOptions } from '../config'
 import { Engine } from '../core/engine'
 import type { RandomSource } from '../core/types'
+import type { PeerPathView } from '../core/path-choice'
 import type { MdnsDiscovery } from '../discovery/mdns'
 import { DsnError } from '../errors'
 import { chooseInterface, type ChosenInterface } from '../net/interfaces'
@@ -13,7 +14,7 @@ import { loadOrCreateIdentity } from '../seal/identity'
 import { PROTOCOL_VERSION } from '../wire/constants'
 import type { DsnNodeApi, RestoreReport } from './api'
 import { loadPinned, nextIncarnation, savePinned } from './credentials'
-import type { NodeStatus } from './events'
+import type { NodeStatus, PeerStatus } from './events'
 import { restoreOwnState, StateSaver } from './own-state-file'
 
 const systemRandom: RandomSource = { next: Math.random, bytes: (n) => new Uint8Array(randomBytes(n)) }
@@ -129,6 +130,7 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
       unicastAddress: `${this.iface.address}:${this.transport?.unicastPort ?? 0}`,
       multicast: this.config.multicast ? { group: this.config.group, port: this.config.port, interface: this.iface.name } : null,
       peers: e.livePeers().map((p) => ({
+        ...pathStatus(e.reach.view(p.nodeId, now), now),
         nodeId: p.nodeId,
         incarnation: p.incarnation,
         address: p.address,
@@ -261,4 +263,11 @@ async function resolvePeer(text: string): Promise<string> {
 
 function prefixed(prefix: string, values: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [`${prefix}.${k}`, v]))
+}
+
+/** A peer's path as `status()` shows it; a peer not sent to yet has had no path decision: multicast alone. */
+function pathStatus(view: PeerPathView | undefined, now: number): Pick<PeerStatus, 'path' | 'multicastOut' | 'multicastIn' | 'pathChangedMsAgo'> {
+  const round = (r: number | null) => (r === null ? null : Math.round(r * 1000) / 1000)
+  if (!view) return { path: 'multicast', multicastOut: null, multicastIn: null, pathChangedMsAgo: 0 }
+  return { path: view.path, multicastOut: round(view.outRatio), multicastIn: round(view.inRatio), pathChangedMsAgo: Math.round(now - view.changedAt) }
 }

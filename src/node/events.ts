@@ -48,6 +48,18 @@ export interface PeerStatus {
   keys: number
   lastHeardMsAgo: number
   publicKey: string
+  /**
+   * How our datagrams reach it (docs/PROTOCOL.md 13.2-13.3): 'multicast' alone, 'both' (it hears too
+   * little of our multicast, so unicast copies too), 'unicast' (our multicast barely or never
+   * reaches it, or multicast is off).
+   */
+  path: 'multicast' | 'unicast' | 'both'
+  /** Fraction of our multicast it hears, from its receiver report; null before its first report. */
+  multicastOut: number | null
+  /** Fraction of its multicast we hear; null when not measured lately. */
+  multicastIn: number | null
+  /** Since when the path is what it is. */
+  pathChangedMsAgo: number
 }
 
 export interface NodeStatus {

@@ -1,5 +1,6 @@
 /** Wire constants. The message-type enum is append-only: never renumber, only add. */
-export const PROTOCOL_VERSION = 2
+/** 3: heartbeats carry the multicast count and a receiver report (docs/PROTOCOL.md 13.2-13.3). */
+export const PROTOCOL_VERSION = 3
 
 export const enum MessageType {
   Heartbeat = 1,

@@ -1,6 +1,7 @@
 import { Encoder } from 'cbor-x'
 import { toPlainValue } from './plain-value'
 import { DIGEST_BYTES, MessageType } from './constants'
+import { REPORT_ENTRY_BYTES, REPORT_MAX_ENTRIES, validReport } from './receiver-report'
 
 /**
  * Frames are CBOR arrays with positional fields, the cheapest self-describing form: a
@@ -22,6 +23,18 @@ export interface HeartbeatFrame extends FrameHeader {
   publicKey: Uint8Array | null
   /** X25519 public key, also in signed heartbeats: receivers derive pair MAC keys from it. */
   dhKey: Uint8Array | null
+  /**
+   * Since protocol 3: datagrams this incarnation sent by unicast only (acks, direct messages,
+   * peer lists) before this one, so `packet - unicastOnly` of its datagrams went to the group.
+   * Usually 0: one byte.
+   */
+  unicastOnly: number
+  /**
+   * Since protocol 3: the receiver report, how much of each peer's multicast this node hears
+   * ([flags][16-bit tag, ratio x 255]..., wire/receiver-report.ts, docs/PROTOCOL.md 13.2);
+   * empty in heartbeats that carry none (it is sent on change and every 8th heartbeat).
+   */
+  report: Uint8Array
 }
 
 /** One datagram of a sequenced body; `index` of `count` fragments, base sequence = seq - index. */
@@ -82,7 +95,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
   const head = [frame.type, frame.origin, frame.incarnation, frame.packet]
   switch (frame.type) {
     case MessageType.Heartbeat:
-      return cbor.encode([...head, frame.seq, frame.digest, frame.publicKey, frame.dhKey])
+      return cbor.encode([...head, frame.seq, frame.digest, frame.publicKey, frame.dhKey, frame.unicastOnly, frame.report])
     case MessageType.Data:
       return cbor.encode([...head, frame.seq, frame.index, frame.count, frame.chunk])
     case MessageType.Nack:
@@ -128,11 +141,15 @@ export function decodeFrame(bytes: Uint8Array): Frame {
   const f = raw as unknown[]
   switch (type) {
     case MessageType.Heartbeat: {
-      expectLength(f, 8)
+      expectLength(f, 10)
       const digest = bytesField(f[5], DIGEST_BYTES, DIGEST_BYTES)
       const publicKey = f[6] === null ? null : bytesField(f[6], 32, 32)
       const dhKey = f[7] === null ? null : bytesField(f[7], 32, 32)
-      return { type, ...head, seq: uint(f[4]), digest, publicKey, dhKey }
+      const unicastOnly = uint(f[8])
+      if (unicastOnly >= head.packet) throw new FrameError('malformed-frame')
+      const report = bytesField(f[9], 0, 1 + REPORT_ENTRY_BYTES * REPORT_MAX_ENTRIES)
+      if (!validReport(report)) throw new FrameError('malformed-report')
+      return { type, ...head, seq: uint(f[4]), digest, publicKey, dhKey, unicastOnly, report }
     }
     case MessageType.Data: {
       expectLength(f, 8)

@@ -98,11 +98,16 @@ t.test('set, get, del, peers, status against the daemon', async (t) => {
   t.match((await dsn(['get', ...s])).out, /^hall {5}temperature {2}19\nkitchen {2}config {7}\{"a":1\}\n/)
 
   t.same(await dsn(['peers', ...s]), { code: 0, out: 'hall\nkitchen\n', err: '' })
-  t.same(await dsn(['peers', '--json', ...s]), { code: 0, out: '["hall","kitchen"]\n', err: '' })
+  const peersJson = await dsn(['peers', '--json', ...s])
+  t.equal(peersJson.code, 0)
+  t.same(JSON.parse(peersJson.out), [
+    { nodeId: 'hall', self: false, address: '10.0.0.2:40000', path: 'multicast', multicastOut: 1, multicastIn: 1, pathChangedMsAgo: 5000 },
+    { nodeId: 'kitchen', self: true, address: '127.0.0.1:40000', path: null, multicastOut: null, multicastIn: null, pathChangedMsAgo: null },
+  ], 'peers --json: every node, self included, with its path and measured delivery each way')
   const status = await dsn(['status', ...s])
   t.equal(status.code, 0)
   t.match(status.out, /^node +kitchen \(incarnation 1, seq 6, 6 keys\)$/m)
-  t.match(status.out, /^ {2}hall +10\.0\.0\.2:40000 +1 keys +seq 3\/3 +heard 0\.1 s ago$/m)
+  t.match(status.out, /^ {2}hall +10\.0\.0\.2:40000 +1 keys +seq 3\/3 +heard 0\.1 s ago +path multicast \(multicast out 100%, in 100%, since 5\.0 s\)$/m)
   t.match(status.out, /^daemon +pid \d+, version t, log level info, socket /m)
   t.match(JSON.parse((await dsn(['status', '--json', ...s])).out), { nodeId: 'kitchen', peers: [{ nodeId: 'hall' }], daemon: { socket: socketPath } })
 

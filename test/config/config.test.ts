@@ -48,6 +48,7 @@ const table: Record<Field, { bad: unknown[]; says: RegExp; good: unknown[]; name
   maxKeysPerNode: { bad: [0, 1_000_001], says: /must be an integer from 1 to 1000000/, good: [1, 1_000_000] },
   maxStateBytes: { bad: [1023, 1024 ** 3 + 1], says: /must be an integer from 1024 to 1073741824/, good: [1024, 1024 ** 3] },
   maxPeers: { bad: [0, 100_001, NaN], says: /must be an integer from 1 to 100000/, good: [1, 100_000] },
+  maxUnicastPeers: { bad: [-1, 100_001, 1.5], says: /must be an integer from 0 to 100000/, good: [0, 64] },
   sendTimeoutMs: { bad: [9, 600_001, Infinity], says: /must be an integer from 10 to 600000/, good: [10, 600_000] },
   persistPath: { bad: ['', 5, null], says: /must be a file path, or absent to keep no state file/, good: [undefined, '/var/lib/dsn/state.cbor'] },
   persistIntervalMs: { bad: [9, 3_600_001, 1.5], says: /must be an integer from 10 to 3600000/, good: [10, 3_600_000] },
@@ -105,7 +106,7 @@ t.test('defaults: the documented values', async (t) => {
     acceptedNetworkKeys: [], cluster: 'default', port: 47474, group: '239.255.74.74', interface: undefined, unicastPort: 0,
     staticPeers: [], multicast: true, mdns: true, allowedKeys: [], heartbeatIntervalMs: 1000, peerTimeoutMs: 2000,
     historySize: 1024, mtu: 1400, maxValueBytes: 65536, maxKeyBytes: 128, maxKeysPerNode: 4096, maxStateBytes: 4194304,
-    maxPeers: 256, sendTimeoutMs: 2000,
+    maxPeers: 256, maxUnicastPeers: 64, sendTimeoutMs: 2000,
   })
   t.match(defaults.credentialDir, /\.dsn[/\\]n1$/, 'credentialDir: ~/.dsn/<nodeId>')
   t.match(resolveConfig({ networkKey: KEY }).nodeId, /^[A-Za-z0-9_.-]{1,64}$/, 'nodeId defaults to a cleaned host name')

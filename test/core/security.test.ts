@@ -137,7 +137,7 @@ t.test('receiver MACs: keyed peers skip signatures, and no member can forge or r
 
   // 5. mallory announces a's X25519 key as its own, signed by mallory: it learns nothing it can use.
   const copycat = new Insider({ nodeId: 'copycat', incarnation: 1, signer: freshSigner(seededRandom(9)), random: seededRandom(10) })
-  const hb = copycat.seal({ type: MessageType.Heartbeat, seq: 0, digest: new Uint8Array(8), publicKey: copycat.signer.publicKey, dhKey: a.engine.sealer.dhPublicKey }, true)
+  const hb = copycat.seal({ type: MessageType.Heartbeat, seq: 0, digest: new Uint8Array(8), publicKey: copycat.signer.publicKey, dhKey: a.engine.sealer.dhPublicKey, unicastOnly: 0, report: Uint8Array.of(0) }, true)
   net.inject(b, hb)
   net.runFor(50)
   const cc = b.engine.peers.get('copycat')

@@ -72,7 +72,7 @@ export class Insider {
   }
 
   heartbeat(seq: number, signed = true, digest: Uint8Array = new Uint8Array(8)): Uint8Array {
-    return this.seal({ type: 1, seq, digest, publicKey: signed ? this.signer.publicKey : null, dhKey: signed ? this.signer.dhPublicKey : null } as FrameBody, signed)
+    return this.seal({ type: 1, seq, digest, publicKey: signed ? this.signer.publicKey : null, dhKey: signed ? this.signer.dhPublicKey : null, unicastOnly: 0, report: Uint8Array.of(0) } as FrameBody, signed)
   }
 
   data(seq: number, index: number, count: number, chunk: Uint8Array): Uint8Array {

@@ -227,6 +227,15 @@ export class Generators {
   }
 
   /** A decodable frame with random, often absurd, fields (no packet/identity semantics). */
+  /** A receiver report: mostly well formed (flags 0/1, 3-byte entries, any tags and ratios), sometimes not. */
+  private report(): Uint8Array {
+    const d = this.d
+    if (d.chance(0.2)) return d.bytes(d.int(300))
+    const out = d.bytes(1 + 3 * d.int(70))
+    out[0] = d.int(2)
+    return out
+  }
+
   private validFrame(who: 'victim-peer' | 'stranger', origin = this.d.id() || 'x'): Frame {
     const d = this.d
     const head = { origin, incarnation: d.absurdNumber(), packet: Math.max(1, d.absurdNumber()) }
@@ -234,7 +243,7 @@ export class Generators {
     const ranges = this.absurdRanges()
     switch (d.int(8)) {
       case 7: return { type: MessageType.Peers, ...head, addresses: this.addresses() }
-      case 0: return { type: MessageType.Heartbeat, ...head, seq: d.absurdNumber(), digest: d.bytes(8), publicKey: null, dhKey: d.chance(0.2) ? d.bytes(d.chance(0.5) ? 32 : d.int(40)) : null }
+      case 0: return { type: MessageType.Heartbeat, ...head, seq: d.absurdNumber(), digest: d.bytes(8), publicKey: null, dhKey: d.chance(0.2) ? d.bytes(d.chance(0.5) ? 32 : d.int(40)) : null, unicastOnly: d.chance(0.8) ? 0 : d.absurdNumber(), report: this.report() }
       case 1: {
         const seq = Math.max(1, d.absurdNumber()), count = Math.max(1, d.absurdNumber())
         return { type: MessageType.Data, ...head, seq, index: d.int(Math.min(seq, count)), count, chunk: d.bytes(d.int(200)) }

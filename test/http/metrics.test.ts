@@ -14,8 +14,8 @@ const status: NodeStatus = {
   keys: 3,
   unicastAddress: '10.0.0.1:47475',
   multicast: { group: '239.255.74.74', port: 47474, interface: 'eth0' },
-  peers: [{ nodeId: 'hall', incarnation: 9, address: '10.0.0.2:47475', contiguousSeq: 10, latestSeq: 13, keys: 2, lastHeardMsAgo: 250, publicKey: 'cd'.repeat(32) }],
-  counters: { 'datagrams-received': 100, 'bytes-received': 9000, 'dropped.auth-failed': 2, 'dropped.replay': 1, 'peers-down.timeout': 1, 'nacks-sent': 4, resends: 3, 'mdns.peersDropped': 0, 'frames-frobbed': 7 },
+  peers: [{ nodeId: 'hall', incarnation: 9, address: '10.0.0.2:47475', contiguousSeq: 10, latestSeq: 13, keys: 2, lastHeardMsAgo: 250, publicKey: 'cd'.repeat(32), path: 'both', multicastOut: 0.75, multicastIn: 1, pathChangedMsAgo: 3500 }],
+  counters: { 'path-changes.unicast-added': 2, 'path-changes.multicast-only': 1, 'unicast-fanout-capped': 0, 'datagrams-received': 100, 'bytes-received': 9000, 'dropped.auth-failed': 2, 'dropped.replay': 1, 'peers-down.timeout': 1, 'nacks-sent': 4, resends: 3, 'mdns.peersDropped': 0, 'frames-frobbed': 7 },
   uptimeMs: 61_500,
 }
 
@@ -49,6 +49,13 @@ t.test('families, names and values', async (t) => {
   has('dsn_peer_last_heard_seconds{peer="hall"} 0.25')
   has('dsn_peer_missing_datagrams{peer="hall"} 3')
   has('dsn_uptime_seconds 61.5')
+  has('dsn_path_changes_total{change="unicast-added"} 2')
+  has('dsn_path_changes_total{change="multicast-only"} 1')
+  has('dsn_unicast_fanout_capped_total 0')
+  has('dsn_peer_unicast{peer="hall"} 1')
+  has('dsn_peer_path_age_seconds{peer="hall"} 3.5')
+  has('dsn_peer_multicast_delivery_ratio{peer="hall",direction="out"} 0.75')
+  has('dsn_peer_multicast_delivery_ratio{peer="hall",direction="in"} 1')
   has('dsn_info{node="kitchen",cluster="home",version="0.1.0"} 1')
   has('dsn_value{node="kitchen",key="temperature"} 21.5')
   has('dsn_value{node="hall",key="door"} 1')

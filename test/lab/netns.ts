@@ -2,7 +2,7 @@
 // never in the machine's own network namespace (which has a route outside).
 import { ChildProcess, ChildProcessWithoutNullStreams, spawn as spawnChild, StdioOptions } from 'child_process'
 import { cleanupStaleLabs, deleteNamespaceSync, killNamespacePidsSync, registerCleanup } from './cleanup'
-import { checkLossPercent, cloneImpairments, Impairments, noImpairments, renderRuleset } from './nft'
+import { checkLossPercent, cloneImpairments, Impairments, noImpairments, renderRuleset, WifiImpairments } from './nft'
 import { exitedWithin, run, RunOptions, RunResult, runOk } from './run'
 import { bridgeNamespace, bridgePort, buildBridge, buildHost, HOST_IFACE, hostNamespace, labAvailable } from './setup'
 
@@ -61,6 +61,8 @@ export interface Lab {
   /** Drop all traffic to 224.0.0.0/4 from and to the host, so only unicast works (also on the wire). */
   blockMulticast(host: number): Promise<void>
   unblockMulticast(host: number): Promise<void>
+  /** Change the host's Wi-Fi impairments (multicast and unicast apart, per direction; see wifi.ts). */
+  setWifi(host: number, change: Partial<WifiImpairments>): Promise<void>
   /** Traffic counters of the host's eth0 since the lab was built. */
   counters(host: number): Promise<LabCounters>
   /** Kill spawned processes and delete every namespace of the lab; idempotent. */
@@ -187,6 +189,12 @@ class NamespaceLab implements Lab {
 
   async unblockMulticast(host: number): Promise<void> {
     await this.update(host, (imp) => (imp.multicastBlocked = false))
+  }
+
+  async setWifi(host: number, change: Partial<WifiImpairments>): Promise<void> {
+    if (change.multicastLossPercent !== undefined) checkLossPercent(change.multicastLossPercent)
+    if (change.unicastLossPercent !== undefined) checkLossPercent(change.unicastLossPercent)
+    await this.update(host, (imp) => Object.assign(imp.wifi, change))
   }
 
   async counters(host: number): Promise<LabCounters> {

@@ -10,14 +10,33 @@ export interface Impairments {
   blocked: Set<string>
   /** Drop every datagram to or from 224.0.0.0/4, so only unicast works. */
   multicastBlocked: boolean
+  /** Wi-Fi profiles (wifi.ts): multicast and unicast impaired apart, each direction on its own. */
+  wifi: WifiImpairments
+}
+
+/** What a Wi-Fi access point or an IGMP-snooping switch does to one station (RFC 9119). */
+export interface WifiImpairments {
+  /** Drop multicast the host would receive / the host sends. */
+  multicastBlockedIn: boolean
+  multicastBlockedOut: boolean
+  /** The two blocks above spare mDNS (224.0.0.251 port 5353): discovery still passes. */
+  keepMdns: boolean
+  /** Percentage of multicast dropped in each direction on this host's link (no link-layer retry). */
+  multicastLossPercent: number
+  /** Percentage of unicast UDP dropped in each direction (what is left after link-layer retries). */
+  unicastLossPercent: number
+}
+
+export function noWifiImpairments(): WifiImpairments {
+  return { multicastBlockedIn: false, multicastBlockedOut: false, keepMdns: false, multicastLossPercent: 0, unicastLossPercent: 0 }
 }
 
 export function noImpairments(): Impairments {
-  return { lossPercent: 0, blocked: new Set(), multicastBlocked: false }
+  return { lossPercent: 0, blocked: new Set(), multicastBlocked: false, wifi: noWifiImpairments() }
 }
 
 export function cloneImpairments(imp: Impairments): Impairments {
-  return { ...imp, blocked: new Set(imp.blocked) }
+  return { ...imp, blocked: new Set(imp.blocked), wifi: { ...imp.wifi } }
 }
 
 export function checkLossPercent(percent: number): void {
@@ -27,10 +46,24 @@ export function checkLossPercent(percent: number): void {
 }
 
 // numgen yields integers, so scale to basis points: 0.5% -> `mod 10000 < 50`.
-function lossRule(percent: number): string {
-  if (percent >= 100) return 'meta l4proto udp counter drop'
+function lossRule(percent: number, match = ''): string {
+  if (percent >= 100) return `${match}meta l4proto udp counter drop`
   const threshold = Math.round(percent * 100)
-  return `meta l4proto udp numgen random mod 10000 < ${threshold} counter drop`
+  return `${match}meta l4proto udp numgen random mod 10000 < ${threshold} counter drop`
+}
+
+const MULTICAST = 'ip daddr 224.0.0.0/4 '
+const UNICAST = 'ip daddr != 224.0.0.0/4 '
+const MDNS = 'ip daddr 224.0.0.251 udp dport 5353 accept'
+
+/** Rules of the Wi-Fi profile for one direction; mDNS is let through first when asked. */
+function wifiRules(w: WifiImpairments, blocked: boolean): string[] {
+  const rules: string[] = []
+  if (blocked && w.keepMdns) rules.push(MDNS)
+  if (blocked) rules.push(`${MULTICAST}counter drop`)
+  if (w.multicastLossPercent > 0) rules.push(lossRule(w.multicastLossPercent, MULTICAST))
+  if (w.unicastLossPercent > 0) rules.push(lossRule(w.unicastLossPercent, UNICAST))
+  return rules
 }
 
 /** Name of the nft table (in the bridge namespace) that impairs one bridge port. */
@@ -66,7 +99,9 @@ export function renderRuleset(imp: Impairments, port: string): string {
     fromHost.push(lossRule(imp.lossPercent))
     toHost.push(lossRule(imp.lossPercent))
   }
-  if (fromHost.length === 0) return lines.join('\n') + '\n'
+  fromHost.push(...wifiRules(imp.wifi, imp.wifi.multicastBlockedOut))
+  toHost.push(...wifiRules(imp.wifi, imp.wifi.multicastBlockedIn))
+  if (fromHost.length === 0 && toHost.length === 0) return lines.join('\n') + '\n'
   lines.push(
     `table netdev ${table} {`,
     '  chain from_host {',

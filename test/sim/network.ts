@@ -65,6 +65,9 @@ export class SimNetwork {
   private readonly random: RandomSource
   private blocked = new Set<string>()
   multicastBlocked = false
+  /** Multicast-only loss (Wi-Fi, RFC 9119): per node, of what it sends and of what it receives by multicast. */
+  private readonly multicastLossOut = new Map<string, number>()
+  private readonly multicastLossIn = new Map<string, number>()
   faults: LinkFaults
   /** Per datagram delivered: inspect or count traffic. */
   onDeliver?: (d: { from: string; to: string; bytes: Uint8Array }) => void
@@ -118,6 +121,20 @@ export class SimNetwork {
 
   heal(): void {
     this.blocked.clear()
+  }
+
+  /**
+   * Loses this fraction of the node's multicast, one direction or both (1: blocked). A datagram
+   * also sent to the node by unicast then arrives by unicast; unicast is not affected.
+   */
+  setMulticastLoss(node: SimNode, loss: { in?: number; out?: number }): void {
+    if (loss.in !== undefined) this.multicastLossIn.set(node.nodeId, loss.in)
+    if (loss.out !== undefined) this.multicastLossOut.set(node.nodeId, loss.out)
+  }
+
+  private multicastLost(from: SimNode, to: SimNode): boolean {
+    const keep = (1 - (this.multicastLossOut.get(from.nodeId) ?? 0)) * (1 - (this.multicastLossIn.get(to.nodeId) ?? 0))
+    return keep < 1 && this.random.next() >= keep
   }
 
   /** Runs the simulation until `until` (ms) or until `done()` holds after a step. */
@@ -175,16 +192,17 @@ export class SimNetwork {
     node.events.push(...events)
     for (const out of outgoing) {
       node.sent.push(out.bytes)
-      const targets = new Set<SimNode>()
-      if (out.multicast && !this.multicastBlocked) for (const n of this.nodes) if (n !== node) targets.add(n)
+      // One delivery per node: by multicast when that copy gets through, else by unicast when
+      // it was also sent that way (the second copy would only be refused as a replay).
+      const targets = new Map<SimNode, 'multicast' | 'unicast'>()
+      if (out.multicast && !this.multicastBlocked) {
+        for (const n of this.nodes) if (n !== node && !this.multicastLost(node, n)) targets.set(n, 'multicast')
+      }
       for (const address of out.unicast) {
         const n = this.nodes.find((x) => x.address === address)
-        if (n && n !== node) targets.add(n)
+        if (n && n !== node && !targets.has(n)) targets.set(n, 'unicast')
       }
-      for (const to of targets) {
-        const via = out.multicast && !this.multicastBlocked ? 'multicast' : 'unicast'
-        this.transmit(node, to, out.bytes, via)
-      }
+      for (const [to, via] of targets) this.transmit(node, to, out.bytes, via)
     }
   }
 

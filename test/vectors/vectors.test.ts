@@ -75,7 +75,7 @@ t.test('X25519 identities and pair keys', async (t) => {
 /** The frame a vector describes: its byte fields are hex in the JSON. */
 function frameOf(v: Vector): Frame {
   const f: Record<string, unknown> = { ...v.frame }
-  for (const field of ['digest', 'publicKey', 'dhKey', 'chunk']) if (typeof f[field] === 'string') f[field] = bytes(f[field] as string)
+  for (const field of ['digest', 'publicKey', 'dhKey', 'chunk', 'report']) if (typeof f[field] === 'string') f[field] = bytes(f[field] as string)
   return f as unknown as Frame
 }
 

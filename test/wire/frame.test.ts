@@ -6,8 +6,8 @@ import { cbor, decodeFrame, encodeFrame, FrameError, type Frame } from '../../sr
 
 const head = { origin: 'kitchen', incarnation: 1754000000, packet: 7 }
 const samples: Frame[] = [
-  { type: MessageType.Heartbeat, ...head, seq: 0, digest: new Uint8Array(8), publicKey: null, dhKey: null },
-  { type: MessageType.Heartbeat, ...head, seq: 12, digest: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), publicKey: new Uint8Array(32).fill(9), dhKey: new Uint8Array(32).fill(7) },
+  { type: MessageType.Heartbeat, ...head, seq: 0, digest: new Uint8Array(8), publicKey: null, dhKey: null, unicastOnly: 0, report: Uint8Array.of(1) },
+  { type: MessageType.Heartbeat, ...head, seq: 12, digest: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), publicKey: new Uint8Array(32).fill(9), dhKey: new Uint8Array(32).fill(7), unicastOnly: 6, report: Uint8Array.of(1, 0xab, 0xcd, 255, 0x12, 0x34, 0) },
   { type: MessageType.Data, ...head, seq: 1, index: 0, count: 1, chunk: Uint8Array.of(0x83, 0, 0x61, 0x6b, 1) },
   { type: MessageType.Data, ...head, seq: 9, index: 3, count: 4, chunk: Uint8Array.of(7) },
   { type: MessageType.Data, ...head, seq: 2 ** 40, index: 65534, count: 65535, chunk: new Uint8Array(65535).fill(0xaa) },
@@ -20,6 +20,8 @@ const samples: Frame[] = [
   { type: MessageType.Ack, ...head, to: 'hall', messageId: 1 },
   { type: MessageType.Peers, ...head, addresses: ['10.0.0.2:47474', '192.168.1.20:5000'] },
   { type: MessageType.Peers, ...head, addresses: [] },
+  // A partial receiver report at its bound: 64 entries.
+  { type: MessageType.Heartbeat, ...head, seq: 3, digest: new Uint8Array(8), publicKey: null, dhKey: null, unicastOnly: 3, report: Uint8Array.of(0, ...new Uint8Array(3 * 64).fill(0x5a)) },
 ]
 
 /** The FrameError reason for these bytes, or 'ok'. Any other exception fails the test. */
@@ -57,7 +59,7 @@ t.test('every frame type round-trips: encode, decode, re-encode, same bytes', as
 
 t.test('field order on the wire', async (t) => {
   const [hb, , data] = samples
-  t.same(cbor.decode(encodeFrame(hb)), [1, 'kitchen', 1754000000, 7, 0, new Uint8Array(8), null, null])
+  t.same(cbor.decode(encodeFrame(hb)), [1, 'kitchen', 1754000000, 7, 0, new Uint8Array(8), null, null, 0, Uint8Array.of(1)])
   t.same(cbor.decode(encodeFrame(data)), [2, 'kitchen', 1754000000, 7, 1, 0, 1, Uint8Array.of(0x83, 0, 0x61, 0x6b, 1)])
   t.same(cbor.decode(encodeFrame(sample(MessageType.Nack))), [3, 'kitchen', 1754000000, 7, 'hall', 5, [3, 4, 7, 7], false])
   t.same(cbor.decode(encodeFrame(sample(MessageType.Ping))), [4, 'kitchen', 1754000000, 7, 'x'.repeat(64)])
@@ -107,7 +109,7 @@ t.test('seeded random bytes and mutations never throw anything but FrameError', 
     check(bytes)
   }
   const known = new Set(['ok', 'malformed-cbor', 'malformed-frame', 'malformed-number', 'malformed-origin', 'malformed-target', 'malformed-to',
-    'malformed-bytes', 'malformed-fragment', 'malformed-nack', 'malformed-peers', 'malformed-value', 'unknown-type'])
+    'malformed-bytes', 'malformed-fragment', 'malformed-nack', 'malformed-peers', 'malformed-report', 'malformed-value', 'unknown-type'])
   for (const r of reasons.keys()) t.ok(known.has(r), `reason ${r} is a documented drop counter`)
   t.ok((reasons.get('malformed-cbor') ?? 0) > 0 && (reasons.get('ok') ?? 0) > 0)
 })
@@ -138,6 +140,10 @@ t.test('every field of every type, with a wrong value', async (t) => {
     [MessageType.Heartbeat, 5, [new Uint8Array(7), new Uint8Array(9), 'x'.repeat(8), null, [0, 0, 0, 0, 0, 0, 0, 0]], 'malformed-bytes'],
     [MessageType.Heartbeat, 6, [new Uint8Array(31), new Uint8Array(33), 'k', false, undefined], 'malformed-bytes'],
     [MessageType.Heartbeat, 7, [new Uint8Array(31), new Uint8Array(33), 'k', false, undefined], 'malformed-bytes'],
+    [MessageType.Heartbeat, 8, [-1, 0.5, 'x', null], 'malformed-number'],
+    [MessageType.Heartbeat, 9, [new Uint8Array(2 + 3 * 64), null, 'x', [1]], 'malformed-bytes'],
+    [MessageType.Heartbeat, 8, [7, 8, 2 ** 40], 'malformed-frame'],
+    [MessageType.Heartbeat, 9, [Uint8Array.of(2), Uint8Array.of(1, 0), Uint8Array.of(0, 1, 2, 3, 4)], 'malformed-report'],
     [MessageType.Data, 4, [-1, 2.5, '9', null], 'malformed-number'],
     [MessageType.Data, 5, [-1, 0.5, '0'], 'malformed-number'],
     [MessageType.Data, 6, [-1, 1.5, '1'], 'malformed-number'],

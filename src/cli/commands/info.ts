@@ -8,13 +8,22 @@ export const peers: Command = {
   name: 'peers',
   args: '',
   summary: 'list live nodes, this one included, one id per line',
-  details: 'With --json, a JSON array of node ids. Details (addresses, sequence numbers) are in `dsn status`.',
+  details: 'With --json, one object per node, this one included: {nodeId, self, address, path, multicastOut, multicastIn, pathChangedMsAgo}. ' +
+    'path is how our datagrams reach it: multicast, both (unicast copies too) or unicast; multicastOut is the fraction of our multicast ' +
+    'it reports hearing, multicastIn the fraction of its multicast we hear. More (sequence numbers, keys) in `dsn status`.',
   flags: {},
   minArgs: 0,
   maxArgs: 0,
   async run({ socketPath, json, io }) {
-    const ids = (await withClient(socketPath, (c) => c.request({ op: 'peers' }))) as string[]
-    io.out(json ? JSON.stringify(ids) + '\n' : ids.map((id) => id + '\n').join(''))
+    if (!json) {
+      const ids = (await withClient(socketPath, (c) => c.request({ op: 'peers' }))) as string[]
+      io.out(ids.map((id) => id + '\n').join(''))
+      return 0
+    }
+    const s = (await withClient(socketPath, (c) => c.request({ op: 'status' }))) as unknown as StatusResult
+    const self = { nodeId: s.nodeId, self: true, address: s.unicastAddress, path: null, multicastOut: null, multicastIn: null, pathChangedMsAgo: null }
+    const others = s.peers.map((p) => ({ nodeId: p.nodeId, self: false, address: p.address, path: p.path, multicastOut: p.multicastOut, multicastIn: p.multicastIn, pathChangedMsAgo: p.pathChangedMsAgo }))
+    io.out(JSON.stringify([self, ...others].sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1))) + '\n')
     return 0
   },
 }
@@ -57,5 +66,7 @@ export const status: Command = {
 }
 
 function peerRow(p: PeerStatus): string[] {
-  return ['  ' + p.nodeId, p.address, `${p.keys} keys`, `seq ${p.contiguousSeq}/${p.latestSeq}`, `heard ${(p.lastHeardMsAgo / 1000).toFixed(1)} s ago`]
+  const ratio = (r: number | null) => (r === null ? '-' : `${Math.round(r * 100)}%`)
+  return ['  ' + p.nodeId, p.address, `${p.keys} keys`, `seq ${p.contiguousSeq}/${p.latestSeq}`, `heard ${(p.lastHeardMsAgo / 1000).toFixed(1)} s ago`,
+    `path ${p.path} (multicast out ${ratio(p.multicastOut)}, in ${ratio(p.multicastIn)}, since ${(p.pathChangedMsAgo / 1000).toFixed(1)} s)`]
 }
