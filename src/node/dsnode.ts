@@ -14,6 +14,7 @@ import { PROTOCOL_VERSION } from '../wire/constants'
 import type { DsnNodeApi, RestoreReport } from './api'
 import { loadPinned, nextIncarnation, savePinned } from './credentials'
 import type { NodeStatus } from './events'
+import { HealthMonitor, type HealthSample } from './health-monitor'
 import { restoreOwnState, StateSaver } from './own-state-file'
 
 const systemRandom: RandomSource = { next: Math.random, bytes: (n) => new Uint8Array(randomBytes(n)) }
@@ -30,6 +31,7 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
   private stopping: Promise<void> | null = null
   private mdns: MdnsDiscovery | null = null
   private saver: StateSaver | null = null
+  private health: HealthMonitor | null = null
   restored: RestoreReport | undefined
 
   private constructor(
@@ -69,6 +71,8 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
       node.saver = new StateSaver(engine, config.persistPath, config.persistIntervalMs, (err) => node?.emitError(err))
     }
     if (config.mdns) await node.startMdns(transport.unicastPort)
+    node.health = new HealthMonitor(transport.ports, () => engine.counters.get('bytes-received'), (sample) => node?.onHealth(sample))
+    node.health.start()
     node.pump()
     return node
   }
@@ -148,6 +152,7 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
   }
 
   private async shutdown(): Promise<void> {
+    this.health?.stop()
     this.saver?.flush()
     this.engine.stop(performance.now())
     this.pump()
@@ -176,6 +181,12 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
     mdns.on('error', (err: Error) => this.emitError(err))
     await mdns.start()
     this.mdns = mdns
+  }
+
+  /** What the process suffered (loop lag, kernel drops, receive backlog): counted, and told to the engine's local health. */
+  private onHealth(sample: HealthSample): void {
+    if (sample.kernelDrops > 0) this.engine.counters.add('kernel-drops', sample.kernelDrops)
+    this.schedule()
   }
 
   private onDatagram(bytes: Uint8Array, from: string, via: 'multicast' | 'unicast'): void {
