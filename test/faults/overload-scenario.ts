@@ -251,13 +251,15 @@ async function verify(live: Member[], expected: Map<string, { value: number; seq
   const problems: string[] = []
   const ids = new Set(live.map((m) => m.agent.nodeId))
   const statuses = await Promise.all(live.map((m) => m.agent.status()))
+  // The origin's sequence now, not at its last write: a snapshot it sends later takes numbers too.
+  const seqNow = new Map(live.map((m, i) => [m.agent.nodeId, statuses[i].seq as number]))
   for (const [i, m] of live.entries()) {
     const seen = new Set(statuses[i].peers.map((p) => String(p.nodeId)))
     for (const id of ids) if (id !== m.agent.nodeId && !seen.has(id)) problems.push(`${m.agent.nodeId} does not list ${id}`)
     for (const p of statuses[i].peers) {
       const want = expected.get(String(p.nodeId))
       if (!want) problems.push(`${m.agent.nodeId} lists ${String(p.nodeId)}, which is not alive`)
-      else if (p.incarnation !== want.incarnation || p.contiguousSeq !== want.seq) problems.push(`${m.agent.nodeId} holds ${String(p.nodeId)} at ${String(p.incarnation)}/${String(p.contiguousSeq)}, want ${want.incarnation}/${want.seq}`)
+      else if (p.incarnation !== want.incarnation || p.contiguousSeq !== seqNow.get(String(p.nodeId))) problems.push(`${m.agent.nodeId} holds ${String(p.nodeId)} at ${String(p.incarnation)}/${String(p.contiguousSeq)}, want ${want.incarnation}/${seqNow.get(String(p.nodeId))}`)
     }
   }
   if (problems.length > 0) return problems
