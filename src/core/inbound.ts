@@ -1,25 +1,48 @@
-import type { PeerDownReason } from '../node/events'
+import type { DsnConfig } from '../config'
 import { checkMacs } from '../seal/pair-keys'
 import { verifierFor } from '../seal/signer'
 import { MessageType } from '../wire/constants'
 import type { Frame } from '../wire/frame'
-import { sameDigest } from './digest'
-import type { Engine } from './engine'
+import type { Counters } from './counters'
+import type { DirectMessages } from './direct-messages'
+import type { GapRepair } from './gap-repair'
+import type { Membership } from './membership'
+import type { OriginRepair } from './origin-repair'
 import type { Peer } from './peer'
-import { Replica } from './replica'
-import { ReplayWindow } from './replay-window'
-import { MAX_NACK_RANGES, TIMERS } from './timers'
-import type { Address } from './types'
+import type { Replica } from './replica'
+import type { Sealer } from './sealer'
+import type { Sender } from './sender'
+import { TIMERS } from './timers'
+import type { UnicastTargets } from './unicast-targets'
+import type { Address, EngineEvent } from './types'
+
+/** The parts of the engine the receive path uses, and nothing else. */
+export interface InboundParts {
+  readonly config: DsnConfig
+  readonly counters: Counters
+  readonly incarnation: number
+  readonly sealer: Sealer
+  readonly unicast: UnicastTargets
+  readonly membership: Membership
+  readonly sender: Sender
+  readonly gapRepair: GapRepair
+  readonly originRepair: OriginRepair
+  readonly messages: DirectMessages
+  emit(event: EngineEvent): void
+  addCandidate(address: Address, now: number): void
+  /** A PING for us: a signed heartbeat goes out (rate-limited by the heartbeat schedule). */
+  answerPing(from: Address, now: number): void
+}
 
 /**
  * The receive path: authenticate (AEAD, then signature or a known peer), refuse replays,
- * admit peers, and hand each frame to the part of the engine it concerns. Also the per-peer
- * timers: NACKs for gaps, probes for quiet peers, and the timeout that declares them down.
+ * admit peers, and hand each frame to the part of the engine it concerns: membership, the
+ * replica and its gap repair, the origin's repair, direct messages.
  */
 export class Inbound {
   private readonly introductionAskedAt = new Map<string, number>()
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: InboundParts) {}
 
   receive(datagram: Uint8Array, from: Address, via: 'multicast' | 'unicast', now: number): void {
     const { counters, config } = this.engine
@@ -40,12 +63,12 @@ export class Inbound {
       return counters.add('own-datagrams')
     }
 
-    let peer = this.engine.peers.get(frame.origin)
+    let peer = this.engine.membership.peers.get(frame.origin)
     // Authentic: proven to come from the origin (its signature, or its MAC for us).
     let authentic = false
     if (opened.signed) {
       const announced = frame.type === MessageType.Heartbeat ? frame.publicKey : null
-      const known = peer?.publicKey ?? this.engine.pinned.get(frame.origin) ?? null
+      const known = peer?.publicKey ?? this.engine.membership.pinned.get(frame.origin) ?? null
       if (known && announced && Buffer.compare(known, announced) !== 0) return counters.drop('key-mismatch')
       const key = known ?? announced
       if (!key) {
@@ -58,7 +81,7 @@ export class Inbound {
       const verify = peer?.verify ?? verifierFor(key)
       if (!this.engine.sealer.verify(verify, opened.frameBytes, opened.signature as Uint8Array)) return counters.drop('bad-signature')
       if (!peer) {
-        peer = this.newPeer(frame.origin, key, verify, from, now)
+        peer = this.engine.membership.admit(frame.origin, key, verify, from, now)
         if (!peer) return counters.drop('too-many-peers')
       }
       if (frame.type === MessageType.Heartbeat && frame.dhKey) this.keyPeer(peer, frame.dhKey)
@@ -99,15 +122,12 @@ export class Inbound {
     const known = peer as Peer
     known.window.accept(frame.incarnation, frame.packet, authentic)
     if (frame.type === MessageType.Goodbye) {
-      if (current) this.down(known, 'goodbye')
+      if (current) this.engine.membership.down(known, 'goodbye')
       else counters.add('ignored.goodbye-stale')
       return
     }
-    if (!current) this.up(known, frame.incarnation, from, now)
-    known.lastHeardAt = now
-    known.address = from
-    if (via === 'multicast') known.lastMulticastAt = now
-    known.probeAt = null
+    if (!current) this.engine.membership.up(known, frame.incarnation, from, now)
+    this.engine.membership.heard(known, from, via, now)
     this.engine.unicast.heard(from)
     this.dispatch(known, frame, now)
   }
@@ -120,45 +140,7 @@ export class Inbound {
     peer.dhKey = dhKey
     peer.macIn = keys.macIn
     peer.macOut = keys.macOut
-    this.engine.peersChanged()
-  }
-
-  /** Timers for one peer: NACK a gap, probe when quiet, declare down on timeout. */
-  tickPeer(peer: Peer, now: number): void {
-    const replica = peer.replica
-    if (!replica) return
-    // Compare with the same sums peerDeadline() returns, so float rounding cannot leave a
-    // deadline that has passed but whose timer does not fire.
-    if (now >= this.downAt(peer)) return this.down(peer, 'timeout')
-    if (replica.nackAt !== null && now >= replica.nackAt) this.nack(peer, replica, now)
-    if (now >= this.quietAt(peer)) {
-      if (peer.probeAt === null) peer.probeAt = now + this.engine.random.next() * TIMERS.probeJitterMs
-      if (now >= peer.probeAt) {
-        if (now - peer.lastPingedAt < TIMERS.probeIntervalMs) {
-          peer.probeAt = peer.lastPingedAt + TIMERS.probeIntervalMs
-        } else {
-          this.engine.sendPing(peer.nodeId, peer.address, now)
-          peer.lastPingedAt = now
-          peer.probeAt = now + TIMERS.probeIntervalMs
-        }
-      }
-    }
-  }
-
-  peerDeadline(peer: Peer): number {
-    if (!peer.replica) return Infinity
-    let next = this.downAt(peer)
-    if (peer.replica.nackAt !== null) next = Math.min(next, peer.replica.nackAt)
-    return Math.min(next, peer.probeAt ?? this.quietAt(peer))
-  }
-
-  private downAt(peer: Peer): number {
-    return peer.lastHeardAt + this.engine.config.peerTimeoutMs
-  }
-
-  /** When a silent peer starts being probed. */
-  private quietAt(peer: Peer): number {
-    return peer.lastHeardAt + this.engine.config.heartbeatIntervalMs * TIMERS.probeAfterIntervals
+    this.engine.sender.peersChanged()
   }
 
   private dispatch(peer: Peer, frame: Frame, now: number): void {
@@ -185,7 +167,7 @@ export class Inbound {
       }
       case MessageType.Message:
         if (frame.to !== this.engine.config.nodeId) return counters.add('ignored.message-not-for-us')
-        this.engine.sendAck(peer, frame.messageId)
+        this.engine.sender.ack(peer, frame.messageId)
         if (this.engine.messages.firstDelivery(`${peer.nodeId}/${frame.incarnation}/${frame.messageId}`)) {
           this.engine.emit({ type: 'message', event: { from: peer.nodeId, data: frame.data } })
         }
@@ -204,10 +186,7 @@ export class Inbound {
         this.dispatchStrangerRequest(frame, peer.address, now)
         return
     }
-    if (replica.gaps.hasGap() && replica.nackAt === null) {
-      replica.nackAt = now + TIMERS.nackDelayMinMs + this.engine.random.next() * (TIMERS.nackDelayMaxMs - TIMERS.nackDelayMinMs)
-    }
-    this.checkDigest(peer, replica, now)
+    this.engine.gapRepair.afterFrame(peer, replica, now)
   }
 
   /** NACKs and PINGs: what they ask of us, and what they tell us others already asked. */
@@ -215,119 +194,24 @@ export class Inbound {
     const self = this.engine.config.nodeId
     if (frame.type === MessageType.Nack) {
       if (frame.target === self) {
-        if (frame.targetIncarnation === this.engine.incarnation) this.engine.handleNack(frame.ranges, frame.wantSnapshot, now)
+        if (frame.targetIncarnation === this.engine.incarnation) this.engine.originRepair.handleNack(frame.ranges, frame.wantSnapshot, now)
         else this.engine.counters.add('ignored.nack-old-incarnation')
         return
       }
-      const target = this.engine.peers.get(frame.target)
+      const target = this.engine.membership.peers.get(frame.target)
       if (target?.replica && target.incarnation === frame.targetIncarnation) {
         this.engine.counters.add('nacks-overheard')
-        target.replica.gaps.markRequested(frame.ranges, now)
+        this.engine.gapRepair.overheard(target, frame.ranges, now)
       } else {
         this.engine.counters.add('ignored.nack-unknown-target')
       }
     } else if (frame.type === MessageType.Ping) {
       if (frame.target === self) this.engine.answerPing(from, now)
       else {
-        const target = this.engine.peers.get(frame.target)
+        const target = this.engine.membership.peers.get(frame.target)
         if (target) target.lastPingedAt = now
         else this.engine.counters.add('ignored.ping-unknown-target')
       }
-    }
-  }
-
-  private nack(peer: Peer, replica: Replica, now: number): void {
-    const ranges = replica.gaps.missing(now - TIMERS.nackRetryMs, MAX_NACK_RANGES)
-    if (ranges.length > 0) {
-      this.engine.sendNack(peer, ranges, false, now)
-      replica.gaps.markRequested(ranges, now)
-    } else if (replica.gaps.hasGap()) {
-      this.engine.counters.add('nacks-suppressed')
-    }
-    replica.nackAt = replica.gaps.hasGap() ? now + TIMERS.nackRetryMs + this.engine.random.next() * TIMERS.nackDelayMaxMs : null
-  }
-
-  /** All caught up but the digest differs: silent divergence, repaired by a snapshot. */
-  private checkDigest(peer: Peer, replica: Replica, now: number): void {
-    if (!peer.originDigest || !replica.isSettled(peer.originSeq)) return
-    if (sameDigest(replica.digest, peer.originDigest)) {
-      replica.snapshotBackoffMs = 0
-      return
-    }
-    // Refused entries stay in the digest (replica.ts), so a mismatch means real divergence; if a
-    // snapshot cannot fix it (an origin we cannot decode), ask ever less often, up to a bound.
-    const wait = Math.max(replica.snapshotBackoffMs, this.engine.config.heartbeatIntervalMs)
-    if (now - replica.lastSnapshotRequestAt < wait) return
-    replica.lastSnapshotRequestAt = now
-    replica.snapshotBackoffMs = Math.min(2 * wait, TIMERS.snapshotRequestBackoffMaxMs)
-    this.engine.counters.add('digest-mismatches')
-    const at = Math.max(1, peer.originSeq)
-    this.engine.sendNack(peer, [[at, at]], true, now)
-  }
-
-  private newPeer(nodeId: string, publicKey: Uint8Array, verify: Peer['verify'], from: Address, now: number): Peer | undefined {
-    const { peers, config, pinned } = this.engine
-    if (peers.size >= config.maxPeers * 2) {
-      // Make room by forgetting the longest-silent peer that is already down.
-      let oldest: Peer | undefined
-      for (const p of peers.values()) if (!p.replica && (!oldest || p.lastHeardAt < oldest.lastHeardAt)) oldest = p
-      if (!oldest) return undefined
-      peers.delete(oldest.nodeId)
-    }
-    if (this.engine.livePeers().length >= config.maxPeers) return undefined
-    if (!pinned.has(nodeId)) {
-      // Bounded like everything fed by the network: past 4 x maxPeers ids, the oldest pin of
-      // a node we no longer track is forgotten (that id is then trusted on first use again).
-      if (pinned.size >= 4 * config.maxPeers) {
-        for (const old of pinned.keys()) {
-          if (!peers.has(old)) {
-            pinned.delete(old)
-            this.engine.counters.add('pins-evicted')
-            break
-          }
-        }
-      }
-      pinned.set(nodeId, publicKey)
-      this.engine.emit({ type: 'pin', nodeId, publicKey })
-    }
-    const peer: Peer = {
-      nodeId, publicKey, verify, dhKey: null, macIn: null, macOut: null, window: new ReplayWindow(), replica: null, incarnation: 0, address: from,
-      lastHeardAt: now, lastMulticastAt: -Infinity, originSeq: 0, originDigest: null, probeAt: null, lastPingedAt: -Infinity,
-    }
-    peers.set(nodeId, peer)
-    return peer
-  }
-
-  private up(peer: Peer, incarnation: number, from: Address, now: number): void {
-    if (peer.replica) this.down(peer, 'restart')
-    const { config } = this.engine
-    peer.incarnation = incarnation
-    peer.originSeq = 0
-    peer.originDigest = null
-    peer.replica = new Replica(peer.nodeId, incarnation, {
-      maxKeyBytes: config.maxKeyBytes,
-      maxKeysPerNode: config.maxKeysPerNode,
-      maxValueBytes: config.maxValueBytes,
-      maxStateBytes: config.maxStateBytes,
-      maxReassemblyBytes: config.maxStateBytes + config.maxValueBytes,
-    }, 16 * config.historySize + 4096)
-    peer.address = from
-    this.engine.counters.add('peers-up')
-    this.engine.emit({ type: 'peer-up', event: { nodeId: peer.nodeId, incarnation, address: from } })
-    this.engine.introduceSoon(now)
-    this.engine.peerListDirty = true
-    this.engine.peersChanged()
-  }
-
-  private down(peer: Peer, reason: PeerDownReason): void {
-    if (!peer.replica) return
-    peer.replica = null
-    peer.probeAt = null
-    this.engine.counters.add(`peers-down.${reason}`)
-    this.engine.emit({ type: 'peer-down', event: { nodeId: peer.nodeId, incarnation: peer.incarnation, reason } })
-    this.engine.peersChanged()
-    for (const id of this.engine.messages.failTo(peer.nodeId)) {
-      this.engine.emit({ type: 'message-failed', messageId: id, nodeId: peer.nodeId })
     }
   }
 
@@ -337,6 +221,6 @@ export class Inbound {
     if (now - last < TIMERS.introductionRequestMs) return
     if (this.introductionAskedAt.size > 1024) this.introductionAskedAt.clear()
     this.introductionAskedAt.set(nodeId, now)
-    this.engine.sendPing(nodeId, from, now)
+    this.engine.sender.ping(nodeId, from, now)
   }
 }

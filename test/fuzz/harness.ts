@@ -93,7 +93,7 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
     effects++
     emit(event)
   }
-  const outbox = () => (engine as unknown as { outbox: unknown[] }).outbox.length
+  const outbox = () => engine.sender.queued
   const silent: Record<string, number> = {}
 
   const categories = Object.entries(CATEGORIES) as Array<[Category, number]>

@@ -1,0 +1,70 @@
+import type { DsnConfig } from '../config'
+import type { Counters } from './counters'
+import { sameDigest } from './digest'
+import type { Membership } from './membership'
+import type { Peer } from './peer'
+import type { Replica } from './replica'
+import { MAX_NACK_RANGES, TIMERS } from './timers'
+import type { RandomSource } from './types'
+
+export interface GapRepairHooks {
+  nack(peer: Peer, ranges: Array<[number, number]>, wantSnapshot: boolean, now: number): void
+}
+
+/**
+ * The receiver's side of repair, for every origin we replicate: NACK a gap after a short random
+ * wait unless someone else asked first (SRM/NORM suppression), and ask for a snapshot when the
+ * stream is complete but the digest still differs (silent divergence).
+ */
+export class GapRepair {
+  constructor(
+    private readonly config: DsnConfig,
+    private readonly counters: Counters,
+    private readonly random: RandomSource,
+    private readonly membership: Membership,
+    private readonly hooks: GapRepairHooks,
+  ) {}
+
+  /** After a heartbeat or data frame from the origin: arm the NACK timer, compare digests. */
+  afterFrame(peer: Peer, replica: Replica, now: number): void {
+    if (replica.gaps.hasGap() && replica.nackAt === null) {
+      this.membership.scheduleNack(replica, now + TIMERS.nackDelayMinMs + this.random.next() * (TIMERS.nackDelayMaxMs - TIMERS.nackDelayMinMs))
+    }
+    this.checkDigest(peer, replica, now)
+  }
+
+  /** Another receiver NACKed these numbers of `origin`: the repair is coming, we stay quiet. */
+  overheard(origin: Peer, ranges: ReadonlyArray<readonly [number, number]>, now: number): void {
+    origin.replica?.gaps.markRequested(ranges, now)
+  }
+
+  /** The NACK timer of `replica` came due. */
+  nackDue(peer: Peer, replica: Replica, now: number): void {
+    const ranges = replica.gaps.missing(now - TIMERS.nackRetryMs, MAX_NACK_RANGES)
+    if (ranges.length > 0) {
+      this.hooks.nack(peer, ranges, false, now)
+      replica.gaps.markRequested(ranges, now)
+    } else if (replica.gaps.hasGap()) {
+      this.counters.add('nacks-suppressed')
+    }
+    replica.nackAt = replica.gaps.hasGap() ? now + TIMERS.nackRetryMs + this.random.next() * TIMERS.nackDelayMaxMs : null
+  }
+
+  /** All caught up but the digest differs: silent divergence, repaired by a snapshot. */
+  private checkDigest(peer: Peer, replica: Replica, now: number): void {
+    if (!peer.originDigest || !replica.isSettled(peer.originSeq)) return
+    if (sameDigest(replica.digest, peer.originDigest)) {
+      replica.snapshotBackoffMs = 0
+      return
+    }
+    // Refused entries stay in the digest (replica.ts), so a mismatch means real divergence; if a
+    // snapshot cannot fix it (an origin we cannot decode), ask ever less often, up to a bound.
+    const wait = Math.max(replica.snapshotBackoffMs, this.config.heartbeatIntervalMs)
+    if (now - replica.lastSnapshotRequestAt < wait) return
+    replica.lastSnapshotRequestAt = now
+    replica.snapshotBackoffMs = Math.min(2 * wait, TIMERS.snapshotRequestBackoffMaxMs)
+    this.counters.add('digest-mismatches')
+    const at = Math.max(1, peer.originSeq)
+    this.hooks.nack(peer, [[at, at]], true, now)
+  }
+}

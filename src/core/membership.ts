@@ -1,0 +1,193 @@
+import type { DsnConfig } from '../config'
+import type { PeerDownReason } from '../node/events'
+import type { Counters } from './counters'
+import type { Peer } from './peer'
+import { Replica } from './replica'
+import { ReplayWindow } from './replay-window'
+import { TIMERS } from './timers'
+import type { Address, EngineEvent, RandomSource } from './types'
+
+/** What membership asks of the rest of the engine when a peer's state changes or a timer is due. */
+export interface MembershipHooks {
+  emit(event: EngineEvent): void
+  peerUp(peer: Peer, now: number): void
+  peerDown(peer: Peer): void
+  /** A quiet peer is due a probe (PING). */
+  probe(peer: Peer, now: number): void
+  /** A replica's NACK timer is due (receiver-side repair). */
+  nackDue(peer: Peer, replica: Replica, now: number): void
+}
+
+/**
+ * The peer table: who we know (pinned keys, admission within bounds), who is up, and the
+ * per-peer timers (NACK, probe, timeout). The earliest timer is kept as a lower bound that is
+ * lowered when a timer is set earlier and recomputed only when it comes due, so neither a
+ * datagram nor a write scans every peer: only a due timer does.
+ */
+export class Membership {
+  readonly peers = new Map<string, Peer>()
+  readonly pinned: Map<string, Uint8Array>
+  private live = 0
+  /** No peer timer is due before this (it may be earlier than the true earliest, never later). */
+  private earliest = Infinity
+
+  constructor(
+    private readonly config: DsnConfig,
+    private readonly counters: Counters,
+    private readonly random: RandomSource,
+    private readonly hooks: MembershipHooks,
+    pinned?: ReadonlyMap<string, Uint8Array>,
+  ) {
+    this.pinned = new Map(pinned ?? [])
+  }
+
+  get liveCount(): number {
+    return this.live
+  }
+
+  livePeers(): Peer[] {
+    const out: Peer[] = []
+    for (const p of this.peers.values()) if (p.replica !== null) out.push(p)
+    return out
+  }
+
+  /** A verified origin seen for the first time: tracked (and its key pinned) unless a bound says no. */
+  admit(nodeId: string, publicKey: Uint8Array, verify: Peer['verify'], from: Address, now: number): Peer | undefined {
+    const { peers, config, pinned } = this
+    if (peers.size >= config.maxPeers * 2) {
+      // Make room by forgetting the longest-silent peer that is already down.
+      let oldest: Peer | undefined
+      for (const p of peers.values()) if (!p.replica && (!oldest || p.lastHeardAt < oldest.lastHeardAt)) oldest = p
+      if (!oldest) return undefined
+      peers.delete(oldest.nodeId)
+    }
+    if (this.live >= config.maxPeers) return undefined
+    if (!pinned.has(nodeId)) {
+      // Bounded like everything fed by the network: past 4 x maxPeers ids, the oldest pin of
+      // a node we no longer track is forgotten (that id is then trusted on first use again).
+      if (pinned.size >= 4 * config.maxPeers) {
+        for (const old of pinned.keys()) {
+          if (!peers.has(old)) {
+            pinned.delete(old)
+            this.counters.add('pins-evicted')
+            break
+          }
+        }
+      }
+      pinned.set(nodeId, publicKey)
+      this.hooks.emit({ type: 'pin', nodeId, publicKey })
+    }
+    const peer: Peer = {
+      nodeId, publicKey, verify, dhKey: null, macIn: null, macOut: null, window: new ReplayWindow(), replica: null, incarnation: 0, address: from,
+      lastHeardAt: now, lastMulticastAt: -Infinity, originSeq: 0, originDigest: null, probeAt: null, lastPingedAt: -Infinity,
+    }
+    peers.set(nodeId, peer)
+    return peer
+  }
+
+  /** An authentic frame of a new incarnation: a fresh replica (a restart first takes the old one down). */
+  up(peer: Peer, incarnation: number, from: Address, now: number): void {
+    if (peer.replica) this.down(peer, 'restart')
+    const { config } = this
+    peer.incarnation = incarnation
+    peer.originSeq = 0
+    peer.originDigest = null
+    peer.replica = new Replica(peer.nodeId, incarnation, {
+      maxKeyBytes: config.maxKeyBytes,
+      maxKeysPerNode: config.maxKeysPerNode,
+      maxValueBytes: config.maxValueBytes,
+      maxStateBytes: config.maxStateBytes,
+      maxReassemblyBytes: config.maxStateBytes + config.maxValueBytes,
+    }, 16 * config.historySize + 4096)
+    peer.address = from
+    this.live++
+    this.counters.add('peers-up')
+    this.hooks.emit({ type: 'peer-up', event: { nodeId: peer.nodeId, incarnation, address: from } })
+    this.lowerDeadline(this.deadlineOf(peer))
+    this.hooks.peerUp(peer, now)
+  }
+
+  down(peer: Peer, reason: PeerDownReason): void {
+    if (!peer.replica) return
+    peer.replica = null
+    peer.probeAt = null
+    this.live--
+    this.counters.add(`peers-down.${reason}`)
+    this.hooks.emit({ type: 'peer-down', event: { nodeId: peer.nodeId, incarnation: peer.incarnation, reason } })
+    this.hooks.peerDown(peer)
+  }
+
+  /** An accepted frame from a current peer: it is alive, here, and not quiet any more. */
+  heard(peer: Peer, from: Address, via: 'multicast' | 'unicast', now: number): void {
+    peer.lastHeardAt = now
+    peer.address = from
+    if (via === 'multicast') peer.lastMulticastAt = now
+    // Only pushes this peer's timers later, so the cached earliest stays a valid lower bound.
+    peer.probeAt = null
+  }
+
+  /** A replica's NACK timer was set (or moved earlier). */
+  scheduleNack(replica: Replica, at: number): void {
+    replica.nackAt = at
+    this.lowerDeadline(at)
+  }
+
+  /** Runs every peer timer that is due; a no-op (no scan) before the earliest one. */
+  tick(now: number): void {
+    if (now < this.earliest) return
+    // Hooks called during the scan may lower it again; the scan itself finds every other timer.
+    this.earliest = Infinity
+    let next = Infinity
+    for (const peer of this.peers.values()) {
+      if (!peer.replica) continue
+      this.tickPeer(peer, now)
+      next = Math.min(next, this.deadlineOf(peer))
+    }
+    this.earliest = Math.min(this.earliest, next)
+  }
+
+  nextDeadline(): number {
+    return this.earliest
+  }
+
+  private lowerDeadline(at: number): void {
+    if (at < this.earliest) this.earliest = at
+  }
+
+  /** Timers for one peer: NACK a gap, probe when quiet, declare down on timeout. */
+  private tickPeer(peer: Peer, now: number): void {
+    const replica = peer.replica as Replica
+    // Compare with the same sums deadlineOf() returns, so float rounding cannot leave a
+    // deadline that has passed but whose timer does not fire.
+    if (now >= this.downAt(peer)) return this.down(peer, 'timeout')
+    if (replica.nackAt !== null && now >= replica.nackAt) this.hooks.nackDue(peer, replica, now)
+    if (now >= this.quietAt(peer)) {
+      if (peer.probeAt === null) peer.probeAt = now + this.random.next() * TIMERS.probeJitterMs
+      if (now >= peer.probeAt) {
+        if (now - peer.lastPingedAt < TIMERS.probeIntervalMs) {
+          peer.probeAt = peer.lastPingedAt + TIMERS.probeIntervalMs
+        } else {
+          this.hooks.probe(peer, now)
+          peer.lastPingedAt = now
+          peer.probeAt = now + TIMERS.probeIntervalMs
+        }
+      }
+    }
+  }
+
+  private deadlineOf(peer: Peer): number {
+    if (!peer.replica) return Infinity
+    let next = this.downAt(peer)
+    if (peer.replica.nackAt !== null) next = Math.min(next, peer.replica.nackAt)
+    return Math.min(next, peer.probeAt ?? this.quietAt(peer))
+  }
+
+  private downAt(peer: Peer): number {
+    return peer.lastHeardAt + this.config.peerTimeoutMs
+  }
+
+  /** When a silent peer starts being probed. */
+  private quietAt(peer: Peer): number {
+    return peer.lastHeardAt + this.config.heartbeatIntervalMs * TIMERS.probeAfterIntervals
+  }
+}

@@ -1,0 +1,138 @@
+import type { DsnConfig } from '../config'
+import type { PairKey } from '../seal/pair-keys'
+import { MessageType } from '../wire/constants'
+import type { Counters } from './counters'
+import { MacReceivers } from './mac-receivers'
+import type { Sequenced } from './outgoing-stream'
+import type { Peer } from './peer'
+import type { FrameBody, Sealer } from './sealer'
+import type { UnicastTargets } from './unicast-targets'
+import type { Address, Outgoing } from './types'
+
+/** signed: always a signature; authentic: MACs or a signature; cheap: MACs where keyed, else nothing. */
+type Proof = 'signed' | 'authentic' | 'cheap'
+
+/**
+ * Every frame leaves through here: it chooses the origin proof (signature or receiver MACs),
+ * seals, addresses (the group plus the unicast copies some peers need) and queues the datagram
+ * for the shell. It makes no protocol decision about *what* to send.
+ */
+export class Sender {
+  private outbox: Outgoing[] = []
+  private stopped = false
+  private readonly macReceivers: MacReceivers
+
+  constructor(
+    private readonly config: DsnConfig,
+    private readonly counters: Counters,
+    private readonly sealer: Sealer,
+    private readonly unicast: UnicastTargets,
+    private readonly peers: ReadonlyMap<string, Peer>,
+  ) {
+    this.macReceivers = new MacReceivers(peers)
+  }
+
+  /** A peer came up, went down or was keyed: the MAC receivers are rebuilt before the next send. */
+  peersChanged(): void {
+    this.macReceivers.changed()
+  }
+
+  /** Nothing is queued after this (the goodbye is the last datagram). */
+  close(): void {
+    this.stopped = true
+  }
+
+  /** Datagrams queued since the last take(). */
+  get queued(): number {
+    return this.outbox.length
+  }
+
+  take(): Outgoing[] {
+    const out = this.outbox
+    this.outbox = []
+    return out
+  }
+
+  groupTargets(now: number, extra?: Address): Address[] {
+    return this.unicast.forGroup(now, this.peers.values(), extra)
+  }
+
+  data(item: Sequenced, now: number): void {
+    this.group({ type: MessageType.Data, seq: item.seq, index: item.index, count: item.count, chunk: item.chunk }, true, now)
+  }
+
+  heartbeat(seq: number, digest: Uint8Array, signed: boolean, now: number, extra?: Address): void {
+    this.counters.add(signed ? 'heartbeats-signed' : 'heartbeats')
+    this.group(
+      { type: MessageType.Heartbeat, seq, digest, publicKey: signed ? this.sealer.publicKey : null, dhKey: signed ? this.sealer.dhPublicKey : null },
+      signed,
+      now,
+      extra,
+    )
+  }
+
+  goodbye(now: number): void {
+    this.group({ type: MessageType.Goodbye }, true, now)
+  }
+
+  nack(peer: Peer, ranges: Array<[number, number]>, wantSnapshot: boolean, now: number): void {
+    this.counters.add(wantSnapshot ? 'snapshot-requests-sent' : 'nacks-sent')
+    this.group({ type: MessageType.Nack, target: peer.nodeId, targetIncarnation: peer.incarnation, ranges, wantSnapshot }, false, now, peer.address)
+  }
+
+  ping(target: string, address: Address | undefined, now: number): void {
+    this.counters.add('pings-sent')
+    this.group({ type: MessageType.Ping, target }, false, now, address)
+  }
+
+  ack(to: Peer, messageId: number): void {
+    this.send({ type: MessageType.Ack, to: to.nodeId, messageId }, 'authentic', false, [to.address], to.macOut ? [to.macOut] : [])
+  }
+
+  message(to: Peer, messageId: number, data: unknown): void {
+    this.counters.add('messages-sent')
+    this.send({ type: MessageType.Message, to: to.nodeId, messageId, data }, 'authentic', false, [to.address], to.macOut ? [to.macOut] : [])
+  }
+
+  /**
+   * Where some peers are reached only by unicast (static peers, blocked multicast), tell them
+   * whom we know, so a chain a <- b <- c becomes a full mesh as it would by multicast.
+   */
+  peerList(live: readonly Peer[], now: number): void {
+    const unicast = this.groupTargets(now)
+    if (unicast.length === 0) return
+    const addresses = live.map((p) => p.address).slice(0, 64)
+    if (addresses.length === 0) return
+    this.counters.add('peer-lists-sent')
+    // Some of these addresses are candidates we have not admitted: only a signature serves them.
+    this.send({ type: MessageType.Peers, addresses }, 'signed', false, unicast, [])
+  }
+
+  /**
+   * `signed`: a signature (introductions, every 8th heartbeat). Otherwise frames that must
+   * prove their origin carry MACs when every live peer is keyed and a signature when not; the
+   * others (heartbeats, NACKs, PINGs) carry MACs for whoever is keyed.
+   */
+  private group(body: FrameBody, signed: boolean, now: number, extra?: Address): void {
+    // Data and Goodbye always come here with `signed`: for them it means "prove the origin".
+    const mustProve = body.type === MessageType.Data || body.type === MessageType.Goodbye
+    const proof: Proof = mustProve ? 'authentic' : signed ? 'signed' : 'cheap'
+    this.send(body, proof, this.config.multicast, this.groupTargets(now, extra), this.macReceivers.keyed)
+  }
+
+  private send(body: FrameBody, proof: Proof, multicast: boolean, unicast: Address[], receivers: readonly PairKey[]): void {
+    if (this.stopped || (!multicast && unicast.length === 0)) return
+    let signed = proof === 'signed'
+    if (proof === 'authentic' && (receivers.length === 0 || this.unkeyedLiveFor(receivers) > 0)) signed = true
+    const bytes = this.sealer.seal(body, signed, signed ? [] : receivers)
+    this.counters.add('datagrams-sent')
+    this.counters.add('bytes-sent', bytes.length)
+    if (this.sealer.lastProof === 'macs') this.counters.add('datagrams-maced')
+    this.outbox.push({ bytes, multicast, unicast })
+  }
+
+  /** Live peers without a pair key, when `receivers` is the group list; 0 for one named peer. */
+  private unkeyedLiveFor(receivers: readonly PairKey[]): number {
+    return receivers === this.macReceivers.keyed ? this.macReceivers.unkeyedLive : 0
+  }
+}

@@ -1,0 +1,66 @@
+// Membership's timers: the earliest deadline is a lower bound kept without scanning peers on
+// every datagram; a due timer scans once and finds the true earliest; timeouts still fire on time.
+import t from 'tap'
+import { defaultConfig, type DsnConfig } from '../../src/config'
+import { Counters } from '../../src/core/counters'
+import { Membership } from '../../src/core/membership'
+import type { Peer } from '../../src/core/peer'
+import { TIMERS } from '../../src/core/timers'
+import type { EngineEvent } from '../../src/core/types'
+
+function setup(peerCount: number) {
+  const config = { ...defaultConfig('self'), networkKey: '00'.repeat(32) } as DsnConfig
+  const events: EngineEvent[] = []
+  const probes: string[] = []
+  const membership = new Membership(config, new Counters(), { next: () => 0, bytes: (n) => new Uint8Array(n) }, {
+    emit: (e) => events.push(e),
+    peerUp: () => {},
+    peerDown: () => {},
+    probe: (peer) => probes.push(peer.nodeId),
+    nackDue: () => {},
+  })
+  const peers: Peer[] = []
+  for (let i = 0; i < peerCount; i++) {
+    const peer = membership.admit(`p${i}`, new Uint8Array(32).fill(i), () => true, `10.0.0.${i}:1`, 0) as Peer
+    membership.up(peer, 1, peer.address, 0)
+    membership.heard(peer, peer.address, 'multicast', 0)
+    peers.push(peer)
+  }
+  return { config, membership, peers, events, probes }
+}
+
+t.test('the deadline is the first quiet-peer probe, and hearing a peer never makes it later than the truth', async (t) => {
+  const { config, membership, peers } = setup(20)
+  const quiet = config.heartbeatIntervalMs * TIMERS.probeAfterIntervals
+  t.equal(membership.nextDeadline(), quiet, 'every peer heard at 0: the first timer is the quiet probe')
+  for (const p of peers) membership.heard(p, p.address, 'multicast', 500)
+  t.ok(membership.nextDeadline() <= 500 + quiet, 'still a lower bound after every peer was heard again')
+  membership.tick(quiet)
+  t.equal(membership.nextDeadline(), 500 + quiet, 'one due tick finds the true earliest again')
+})
+
+t.test('a NACK scheduled for one replica lowers the deadline at once', async (t) => {
+  const { membership, peers } = setup(5)
+  const replica = peers[3].replica
+  if (!replica) throw new Error('no replica')
+  membership.scheduleNack(replica, 7)
+  t.equal(membership.nextDeadline(), 7)
+})
+
+t.test('a silent peer is probed, then declared down at exactly lastHeardAt + peerTimeoutMs', async (t) => {
+  const { config, membership, peers, events, probes } = setup(3)
+  for (const p of peers.slice(1)) membership.heard(p, p.address, 'multicast', config.peerTimeoutMs - 1)
+  let now = 0
+  // Drive it like the shell: tick at each deadline.
+  while (membership.nextDeadline() < config.peerTimeoutMs) {
+    now = Math.max(now, membership.nextDeadline())
+    membership.tick(now)
+  }
+  t.ok(probes.includes('p0'), 'the silent peer was probed first')
+  t.equal(membership.nextDeadline(), config.peerTimeoutMs, 'the next timer is its timeout')
+  membership.tick(config.peerTimeoutMs - 0.001)
+  t.equal(events.filter((e) => e.type === 'peer-down').length, 0, 'not down a moment before')
+  membership.tick(config.peerTimeoutMs)
+  t.same(events.filter((e) => e.type === 'peer-down').map((e) => (e.type === 'peer-down' ? e.event.nodeId : '')), ['p0'])
+  t.equal(membership.liveCount, 2)
+})
