@@ -4,7 +4,7 @@ import { sameDigest } from './digest'
 import type { Membership } from './membership'
 import type { Peer } from './peer'
 import type { Replica } from './replica'
-import { MAX_NACK_RANGES, TIMERS } from './timers'
+import { MAX_NACK_RANGES, REPAIR, TIMERS } from './timers'
 import type { RandomSource } from './types'
 
 export interface GapRepairHooks {
@@ -33,21 +33,32 @@ export class GapRepair {
     this.checkDigest(peer, replica, now)
   }
 
-  /** Another receiver NACKed these numbers of `origin`: the repair is coming, we stay quiet. */
-  overheard(origin: Peer, ranges: ReadonlyArray<readonly [number, number]>, now: number): void {
+  /** Another receiver NACKed these numbers of `origin` (or asked it for a snapshot): the repair is coming, we stay quiet. */
+  overheard(origin: Peer, ranges: ReadonlyArray<readonly [number, number]>, wantSnapshot: boolean, now: number): void {
+    if (wantSnapshot && origin.replica) origin.replica.snapshotOverheardAt = now
     origin.replica?.gaps.markRequested(ranges, now)
   }
 
   /** The NACK timer of `replica` came due. */
   nackDue(peer: Peer, replica: Replica, now: number): void {
-    const ranges = replica.gaps.missing(now - TIMERS.nackRetryMs, MAX_NACK_RANGES)
+    if (this.membership.isQuiet(peer, now)) {
+      // No repair from a peer we are probing and may declare down: ask again once it speaks.
+      this.counters.add('nacks-deferred.quiet-origin')
+      this.membership.scheduleNack(replica, now + TIMERS.probeIntervalMs)
+      return
+    }
+    if (replica.snapshotWanted) this.requestSnapshot(peer, replica, now)
+    // The retry grows while our NACKs go unanswered (an overloaded origin, a lossy path).
+    const retryMs = replica.nackBackoff.retryMs(TIMERS.nackRetryMs)
+    const ranges = replica.gaps.missing(now - retryMs, MAX_NACK_RANGES)
     if (ranges.length > 0) {
+      replica.nackBackoff.sent(replica.gaps.contiguous)
       this.hooks.nack(peer, ranges, false, now)
       replica.gaps.markRequested(ranges, now)
     } else if (replica.gaps.hasGap()) {
       this.counters.add('nacks-suppressed')
     }
-    replica.nackAt = replica.gaps.hasGap() ? now + TIMERS.nackRetryMs + this.random.next() * TIMERS.nackDelayMaxMs : null
+    replica.nackAt = replica.gaps.hasGap() ? now + replica.nackBackoff.retryMs(TIMERS.nackRetryMs) + this.random.next() * TIMERS.nackDelayMaxMs : null
   }
 
   /** All caught up but the digest differs: silent divergence, repaired by a snapshot. */
@@ -60,10 +71,25 @@ export class GapRepair {
     // Refused entries stay in the digest (replica.ts), so a mismatch means real divergence; if a
     // snapshot cannot fix it (an origin we cannot decode), ask ever less often, up to a bound.
     const wait = Math.max(replica.snapshotBackoffMs, this.config.heartbeatIntervalMs)
-    if (now - replica.lastSnapshotRequestAt < wait) return
+    if (now - replica.lastSnapshotRequestAt < wait || replica.snapshotWanted) return
+    this.counters.add('digest-mismatches')
+    // Every receiver gets the same heartbeat at once: wait a random moment, so the first one
+    // asks and the others overhear it (SRM/NORM suppression, as for NACKs).
+    replica.snapshotWanted = true
+    this.membership.scheduleNack(replica, now + this.random.next() * REPAIR.snapshotRequestDelayMaxMs)
+  }
+
+  private requestSnapshot(peer: Peer, replica: Replica, now: number): void {
+    replica.snapshotWanted = false
+    // Data may have settled it meanwhile.
+    if (!peer.originDigest || !replica.isSettled(peer.originSeq) || sameDigest(replica.digest, peer.originDigest)) return
+    const wait = Math.max(replica.snapshotBackoffMs, this.config.heartbeatIntervalMs)
     replica.lastSnapshotRequestAt = now
     replica.snapshotBackoffMs = Math.min(2 * wait, TIMERS.snapshotRequestBackoffMaxMs)
-    this.counters.add('digest-mismatches')
+    if (now - replica.snapshotOverheardAt < REPAIR.snapshotRequestSuppressMs) {
+      this.counters.add('snapshot-requests-suppressed')
+      return
+    }
     const at = Math.max(1, peer.originSeq)
     this.hooks.nack(peer, [[at, at]], true, now)
   }

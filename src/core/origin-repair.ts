@@ -1,10 +1,11 @@
 import type { Counters } from './counters'
 import type { OutgoingStream, Sequenced } from './outgoing-stream'
 import type { OwnState } from './own-state'
+import type { RepairBudget } from './repair-budget'
 import { RESEND_SNAPSHOT_THRESHOLD, TIMERS } from './timers'
 
 export interface OriginRepairHooks {
-  /** Send one of our data datagrams again (a resend or a snapshot chunk). */
+  /** Send one of our data datagrams again (a resend or a snapshot chunk), marked as repair. */
   sendData(item: Sequenced, now: number): void
   /** Publish pending writes first, so a snapshot is never older than a delta sent after it. */
   flush(now: number): void
@@ -13,7 +14,9 @@ export interface OriginRepairHooks {
 /**
  * The origin's side of repair: a NACK for our stream is answered from history, or with a
  * snapshot when the history is gone or the snapshot is smaller; each number is resent at most
- * once per window and one snapshot serves every receiver that asked within its window.
+ * once per window and one snapshot serves every receiver that asked within its window. All of
+ * it is paid from a RepairBudget (per requester and in total): past it the NACK goes unanswered
+ * for now, and the requester's back-off asks again later.
  */
 export class OriginRepair {
   /** When a NACK for our stream last reached us: loss was seen, so tail heartbeats pay. */
@@ -26,18 +29,25 @@ export class OriginRepair {
     private readonly stream: OutgoingStream,
     private readonly own: OwnState,
     private readonly hooks: OriginRepairHooks,
+    private readonly budget: RepairBudget,
   ) {}
 
-  handleNack(ranges: ReadonlyArray<readonly [number, number]>, wantSnapshot: boolean, now: number): void {
+  handleNack(ranges: ReadonlyArray<readonly [number, number]>, wantSnapshot: boolean, requester: string, now: number): void {
     this.counters.add('nacks-received')
     this.lastNackAt = now
+    const verdict = this.budget.check(requester, now)
+    if (verdict !== 'ok') {
+      this.counters.add('repair-deferred')
+      this.counters.add(`repair-deferred.${verdict}`)
+      return
+    }
     const oldest = this.stream.oldest()
     let wanted = 0
     for (const [first, last] of ranges) wanted += Math.min(last, this.stream.seq) - first + 1
     const tooOld = ranges.some(([first]) => first < oldest)
     const cheaperAsSnapshot = wanted > RESEND_SNAPSHOT_THRESHOLD && this.own.bytes < wanted * 256
     if (wantSnapshot || tooOld || cheaperAsSnapshot) {
-      this.sendSnapshot(now)
+      this.sendSnapshot(requester, now)
       return
     }
     for (const [first, last] of ranges) {
@@ -48,8 +58,14 @@ export class OriginRepair {
           this.counters.add('resends-suppressed')
           continue
         }
+        if (this.budget.check(requester, now) !== 'ok') {
+          // The rest of the ranges waits for the requester's next NACK.
+          this.counters.add('repair-deferred')
+          return
+        }
         this.resentAt.set(seq, now)
         this.counters.add('resends')
+        this.budget.spend(requester, 1, item.chunk.length + DATA_OVERHEAD_BYTES, now)
         this.hooks.sendData(item, now)
       }
     }
@@ -58,7 +74,7 @@ export class OriginRepair {
     }
   }
 
-  private sendSnapshot(now: number): void {
+  private sendSnapshot(requester: string, now: number): void {
     if (now - this.lastSnapshotAt < TIMERS.snapshotMinIntervalMs) {
       this.counters.add('snapshots-suppressed')
       return
@@ -66,6 +82,14 @@ export class OriginRepair {
     this.hooks.flush(now)
     this.lastSnapshotAt = now
     this.counters.add('snapshots-sent')
-    for (const item of this.stream.publishSnapshot(this.own.all())) this.hooks.sendData(item, now)
+    const items = this.stream.publishSnapshot(this.own.all())
+    let bytes = 0
+    for (const item of items) bytes += item.chunk.length + DATA_OVERHEAD_BYTES
+    // One snapshot may exceed a second's budget: it goes, and the debt holds back what follows.
+    this.budget.spend(requester, items.length, bytes, now)
+    for (const item of items) this.hooks.sendData(item, now)
   }
 }
+
+/** Header, seal and MAC bytes a data datagram adds to its chunk, roughly: for the byte budget only. */
+const DATA_OVERHEAD_BYTES = 120

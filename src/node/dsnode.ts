@@ -17,6 +17,10 @@ import type { NodeStatus } from './events'
 import { HealthMonitor, type HealthSample } from './health-monitor'
 import { restoreOwnState, StateSaver } from './own-state-file'
 
+/** Datagrams handed to the kernel and not yet sent, past which repair datagrams are shed: a
+ * backlog this long means the host cannot send what it has, and fresh writes matter more. */
+const SEND_QUEUE_SHED_REPAIR = 256
+
 const systemRandom: RandomSource = { next: Math.random, bytes: (n) => new Uint8Array(randomBytes(n)) }
 
 /**
@@ -186,6 +190,7 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
   /** What the process suffered (loop lag, kernel drops, receive backlog): counted, and told to the engine's local health. */
   private onHealth(sample: HealthSample): void {
     if (sample.kernelDrops > 0) this.engine.counters.add('kernel-drops', sample.kernelDrops)
+    this.engine.noteHealth(sample, performance.now())
     this.schedule()
   }
 
@@ -210,7 +215,13 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
     const { outgoing, events } = this.engine.take()
     const transport = this.transport
     if (transport) {
-      for (const out of outgoing) {
+      // Fresh data first, repair after it; and when the kernel has not taken what we queued
+      // before, repair is shed (the receivers' NACKs come again) rather than delaying writes.
+      const fresh = outgoing.filter((o) => !o.repair)
+      const repair = outgoing.filter((o) => o.repair)
+      const shed = this.inFlight.length > SEND_QUEUE_SHED_REPAIR
+      if (shed && repair.length > 0) this.engine.counters.add('repair-shed', repair.length)
+      for (const out of shed ? fresh : [...fresh, ...repair]) {
         const sent = transport.send(out, () => this.engine.counters.add('send-errors'))
         this.inFlight.push(sent)
         void sent.finally(() => {

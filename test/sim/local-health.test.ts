@@ -18,6 +18,8 @@ for (const seed of [1, 2, 3]) {
     t.ok(runUntil(net, 5000, () => digestsAgree(net)), 'meshed')
     for (const [i, n] of nodes.entries()) n.engine.set('v', i)
     t.ok(runUntil(net, 2000, () => digestsAgree(net)))
+    // Heartbeat phases spread out (they all start together).
+    net.runFor(5000)
     const slow = nodes[0]
     const snapshotsBefore = total(nodes, 'snapshots-sent')
     const eventsBefore = slow.events.length
