@@ -41,9 +41,9 @@ export class GapRepair {
 
   /** The NACK timer of `replica` came due. */
   nackDue(peer: Peer, replica: Replica, now: number): void {
-    if (this.membership.isQuiet(peer, now)) {
-      // No repair from a peer we are probing and may declare down: ask again once it speaks.
-      this.counters.add('nacks-deferred.quiet-origin')
+    if (this.membership.isSuspect(peer, now)) {
+      // No repair from a peer we are about to declare down: ask again once it speaks.
+      this.counters.add('nacks-deferred.suspect-origin')
       this.membership.scheduleNack(replica, now + TIMERS.probeIntervalMs)
       return
     }
@@ -52,7 +52,7 @@ export class GapRepair {
     const retryMs = replica.nackBackoff.retryMs(TIMERS.nackRetryMs)
     const ranges = replica.gaps.missing(now - retryMs, MAX_NACK_RANGES)
     if (ranges.length > 0) {
-      replica.nackBackoff.sent(replica.gaps.contiguous)
+      replica.nackBackoff.sent(replica.gaps.contiguous + replica.gaps.pendingAbove)
       this.hooks.nack(peer, ranges, false, now)
       replica.gaps.markRequested(ranges, now)
     } else if (replica.gaps.hasGap()) {

@@ -206,7 +206,9 @@ export class Membership {
     if (now >= this.quietAt(peer)) {
       if (peer.probeAt === null) peer.probeAt = now + this.random.next() * TIMERS.probeJitterMs
       if (now >= peer.probeAt) {
-        if (now - peer.lastPingedAt < TIMERS.probeIntervalMs) {
+        // The same sum as the deadline it sets: `now - last < interval` can hold by a rounding
+        // error at exactly that deadline, and the timer would never move on.
+        if (now < peer.lastPingedAt + TIMERS.probeIntervalMs) {
           peer.probeAt = peer.lastPingedAt + TIMERS.probeIntervalMs
         } else {
           this.hooks.probe(peer, now)
@@ -234,9 +236,13 @@ export class Membership {
     return peer.lastHeardAt + this.config.peerTimeoutMs * (this.hooks.timeoutMultiplier?.(now) ?? 1)
   }
 
-  /** The peer has been silent long enough to be probed: repair requests to it would be wasted. */
-  isQuiet(peer: Peer, now: number): boolean {
-    return now >= this.quietAt(peer)
+  /**
+   * Silent past the plain timeout, kept only because we were starved (local health): about to be
+   * declared down unless it answers a probe, so repair requests to it would be wasted. Merely
+   * quiet peers are still NACKed: an answered NACK is heard like a probe's answer.
+   */
+  isSuspect(peer: Peer, now: number): boolean {
+    return now >= peer.lastHeardAt + this.config.peerTimeoutMs
   }
 
   /** When a silent peer starts being probed. */

@@ -95,20 +95,20 @@ export class RepairBudget {
 }
 
 /**
- * A receiver's back-off for one origin's gap: each NACK that goes unanswered (the gap did not
- * shrink by the next retry) doubles the retry delay, up to REPAIR.nackBackoffMaxMs; progress
- * resets it. An origin that is overloaded, or a path that loses the repairs, then costs
+ * A receiver's back-off for one origin's gap: each NACK that goes unanswered (not one missing
+ * number arrived by the next retry) doubles the retry delay, up to REPAIR.nackBackoffMaxMs; any
+ * progress resets it, so a lossy but answering origin keeps the fast retry. An origin that is overloaded, or a path that loses the repairs, then costs
  * fewer and fewer NACKs instead of a steady 25 per second per receiver.
  */
 export class NackBackoff {
   private unanswered = 0
-  private contiguousAtLastNack = -1
+  private heldAtLastNack = -1
 
-  /** A NACK is being sent while `contiguous` numbers have arrived. */
-  sent(contiguous: number): void {
-    if (contiguous > this.contiguousAtLastNack) this.unanswered = 0
+  /** A NACK is being sent while `held` sequence numbers have arrived (contiguous + above the gap). */
+  sent(held: number): void {
+    if (held > this.heldAtLastNack) this.unanswered = 0
     else this.unanswered++
-    this.contiguousAtLastNack = contiguous
+    this.heldAtLastNack = held
   }
 
   /** Delay before the next NACK check, given the base retry. */
