@@ -45,7 +45,9 @@ export class OriginRepair {
     let wanted = 0
     for (const [first, last] of ranges) wanted += Math.min(last, this.stream.seq) - first + 1
     const tooOld = ranges.some(([first]) => first < oldest)
-    const cheaperAsSnapshot = wanted > RESEND_SNAPSHOT_THRESHOLD && this.own.bytes < wanted * 256
+    // A receiver far behind (a restarted or revived peer) costs one snapshot, not its whole gap
+    // in resends: every resend goes to every receiver. Compared in bytes, from history.
+    const cheaperAsSnapshot = (wanted > RESEND_SNAPSHOT_THRESHOLD && this.own.bytes < wanted * 256) || (wanted > 1 && this.own.bytes < this.wantedBytes(ranges))
     if (wantSnapshot || tooOld || cheaperAsSnapshot) {
       this.sendSnapshot(requester, now)
       return
@@ -72,6 +74,18 @@ export class OriginRepair {
     if (this.resentAt.size > 4096) {
       for (const [seq, at] of this.resentAt) if (now - at >= TIMERS.resendSuppressMs) this.resentAt.delete(seq)
     }
+  }
+
+  /** Bytes the wanted numbers still in history would cost to resend (scan bounded by the NACK's own bound). */
+  private wantedBytes(ranges: ReadonlyArray<readonly [number, number]>): number {
+    let bytes = 0
+    let scanned = 0
+    for (const [first, last] of ranges) {
+      for (let seq = Math.max(first, 1); seq <= Math.min(last, this.stream.seq) && scanned < 4096; seq++, scanned++) {
+        bytes += (this.stream.lookup(seq)?.chunk.length ?? 0) + DATA_OVERHEAD_BYTES
+      }
+    }
+    return bytes
   }
 
   private sendSnapshot(requester: string, now: number): void {

@@ -58,11 +58,13 @@ export const HEALTH = {
    * still declares a kill -9 down after exactly peerTimeoutMs. */
   healthyLagMs: 50,
   /** Each full lagUnitMs of lag past healthyLagMs adds one peerTimeoutMs to the timeout: a
-   * peer on the same starved CPU is late by about our own lag, plus the queue we must drain. */
-  lagUnitMs: 100,
-  /** At most 1 + 8 = 9 timeouts (18 s at defaults), Lifeguard's bound on its multiplier: a real
-   * death is still found while the node stays overloaded. */
-  maxExtraTimeouts: 8,
+   * quarter second of lag is already a heartbeat we may have read late, and the peers on the
+   * same starved CPU are late by about as much. Finer steps stretched every timeout on a
+   * merely busy machine (a 2-core host running 20 nodes lags 100-300 ms all the time). */
+  lagUnitMs: 250,
+  /** At most 1 + 4 = 5 timeouts (10 s at defaults): a real death is still found within seconds
+   * while the node stays overloaded (Lifeguard bounds its multiplier the same way, at 8). */
+  maxExtraTimeouts: 4,
   /** The lag we remember halves every this: a starved spell stretches timeouts for a few
    * heartbeat intervals after it, then a healthy node is back to peerTimeoutMs. */
   lagHalfLifeMs: 2000,
