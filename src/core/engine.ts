@@ -108,7 +108,7 @@ export class Engine {
       },
       probe: (peer, now) => this.sender.ping(peer.nodeId, peer.address, now),
       nackDue: (peer, replica, now) => this.gapRepair.nackDue(peer, replica, now),
-      timeoutMultiplier: (now) => this.health.multiplier(now),
+      peerTimeout: (timeoutMs, now) => this.health.timeout(timeoutMs, now),
     }, options.pinned)
     this.sender = new Sender(config, this.counters, this.sealer, this.unicast, this.membership.peers)
     this.gapRepair = new GapRepair(config, this.counters, this.random, this.membership, {

@@ -10,11 +10,11 @@ export type LagSource = 'loop' | 'timer' | 'receive'
  * doing, so peer timeouts stretch instead of peers being declared down.
  *
  * The evidence is a lag in ms. The largest recent lag is remembered and halves every
- * HEALTH.lagHalfLifeMs; the timeout multiplier is
+ * HEALTH.lagHalfLifeMs; a peer timeout T becomes
  *
- *     1 + min(maxExtraTimeouts, floor(max(0, lag - healthyLagMs) / lagUnitMs))
+ *     T + min(maxExtraTimeouts x T, lagFactor x max(0, lag - healthyLagMs))
  *
- * so a healthy node (lag <= 50 ms) keeps exactly peerTimeoutMs. Pure: the caller passes `now`.
+ * so a healthy node (lag <= 50 ms) keeps exactly T. Pure: the caller passes `now`.
  */
 export class LocalHealth {
   private peakLagMs = 0
@@ -46,15 +46,15 @@ export class LocalHealth {
     return lag < 1 ? 0 : lag
   }
 
-  /** How many peer timeouts a silence must last before the peer is declared down: 1 when healthy. */
-  multiplier(now: number): number {
+  /** How long a silence must last before a peer is declared down, for a plain timeout of `timeoutMs`. */
+  timeout(timeoutMs: number, now: number): number {
     const excess = this.lag(now) - HEALTH.healthyLagMs
-    if (excess <= 0) return 1
-    return 1 + Math.min(HEALTH.maxExtraTimeouts, Math.floor(excess / HEALTH.lagUnitMs))
+    if (excess <= 0) return timeoutMs
+    return timeoutMs + Math.min(HEALTH.maxExtraTimeouts * timeoutMs, HEALTH.lagFactor * excess)
   }
 
   /** True while any stretch applies. */
   isDegraded(now: number): boolean {
-    return this.multiplier(now) > 1
+    return this.lag(now) > HEALTH.healthyLagMs
   }
 }

@@ -16,8 +16,8 @@ export interface MembershipHooks {
   probe(peer: Peer, now: number): void
   /** A replica's NACK timer is due (receiver-side repair). */
   nackDue(peer: Peer, replica: Replica, now: number): void
-  /** How many peer timeouts a silence must last (local health, local-health.ts); 1 when absent. */
-  timeoutMultiplier?(now: number): number
+  /** The peer timeout stretched by local health (local-health.ts); the plain one when absent. */
+  peerTimeout?(timeoutMs: number, now: number): number
 }
 
 /** Replicas parked for peers declared down by timeout, at most: a slow peer's comes back with it. */
@@ -227,13 +227,13 @@ export class Membership {
   }
 
   /**
-   * peerTimeoutMs of silence, times the local health multiplier at `now`: a node that was
-   * itself starved waits longer (docs/PROTOCOL.md section 11.1). The multiplier only shrinks
+   * peerTimeoutMs of silence, stretched by local health at `now`: a node that was itself
+   * starved waits longer (docs/PROTOCOL.md section 11.1). The stretch only shrinks
    * without new evidence, so a deadline computed earlier may be late, never early; a quiet
    * peer's probe timer re-evaluates it every probeIntervalMs.
    */
   private downAt(peer: Peer, now: number): number {
-    return peer.lastHeardAt + this.config.peerTimeoutMs * (this.hooks.timeoutMultiplier?.(now) ?? 1)
+    return peer.lastHeardAt + (this.hooks.peerTimeout?.(this.config.peerTimeoutMs, now) ?? this.config.peerTimeoutMs)
   }
 
   /**

@@ -57,13 +57,14 @@ export const HEALTH = {
   /** Lag up to this is a healthy loop (GC pauses, a busy tick): no stretch, so a healthy node
    * still declares a kill -9 down after exactly peerTimeoutMs. */
   healthyLagMs: 50,
-  /** Each full lagUnitMs of lag past healthyLagMs adds one peerTimeoutMs to the timeout: a
-   * quarter second of lag is already a heartbeat we may have read late, and the peers on the
-   * same starved CPU are late by about as much. Finer steps stretched every timeout on a
-   * merely busy machine (a 2-core host running 20 nodes lags 100-300 ms all the time). */
-  lagUnitMs: 250,
-  /** At most 1 + 4 = 5 timeouts (10 s at defaults): a real death is still found within seconds
-   * while the node stays overloaded (Lifeguard bounds its multiplier the same way, at 8). */
+  /** The timeout grows by this many times the lag past healthyLagMs: our lag is how late we may
+   * have read a heartbeat, and a peer on the same starved CPU sends it about as late. Additive,
+   * not Lifeguard's multiplier: a 2-core host running 20 nodes lags 100-300 ms all the time, and
+   * multiplying the timeout by that much delayed every real kill -9 by 10 s and more. */
+  lagFactor: 2,
+  /** The stretch is at most 4 timeouts (5 x peerTimeoutMs in all, 10 s at defaults): a real death
+   * is still found within seconds while the node stays overloaded (Lifeguard bounds its
+   * multiplier the same way, at 8). */
   maxExtraTimeouts: 4,
   /** The lag we remember halves every this: a starved spell stretches timeouts for a few
    * heartbeat intervals after it, then a healthy node is back to peerTimeoutMs. */

@@ -62,8 +62,8 @@ t.test('a node that reports loop lag stretches its timeout, bounded, and the str
   t.ok(runUntil(net, 5000, () => digestsAgree(net)))
   const [lagging, victim] = nodes
   const timeout = lagging.config.peerTimeoutMs
-  // The shell measured 1.3 s of event-loop delay: 1 + min(4, floor(1250 / 250)) = 5 timeouts,
-  // shrinking as the lag it remembers halves every lagHalfLifeMs.
+  // The shell measured 1.3 s of event-loop delay: the timeout grows by 2 x 1250 ms, shrinking as
+  // the lag it remembers halves every lagHalfLifeMs.
   lagging.engine.noteHealth({ loopLagMs: 1300, kernelDrops: 0, receiveBacklogMs: 0 }, net.now)
   const killedAt = net.now
   net.kill(victim)
