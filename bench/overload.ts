@@ -16,7 +16,7 @@ function row(r: OverloadResult): string {
   const peak = (f: (x: OverloadResult['timeline'][number]) => number) => Math.max(0, ...r.timeline.map(f))
   const sorted = [...r.detectionMs].sort((a, b) => a - b)
   const t = r.totals
-  return `| ${o.n} | ${Math.round(1000 / o.writeIntervalMs)}/s | ${o.kill}${o.kill === 'rolling' ? ` ${o.killEveryMs / 1000}s/${o.deadMs / 1000}s` : o.kill === 'mass' ? ` dead ${o.deadMs / 1000}s` : ''} | ${o.seed} | ${r.kills} | ${Number.isNaN(r.convergedMs) ? `not in ${o.settleTimeoutMs / 1000} s (${r.problems.length}+ problems)` : r.convergedMs} | ${r.falseDowns} | ${sorted.length ? `${sorted[0]}-${sorted[sorted.length - 1]}` : '-'} | ${t['nacks-sent'] ?? 0} / ${t['resends'] ?? 0} / ${t['snapshots-sent'] ?? 0} / ${t['repair-deferred'] ?? 0} | ${t['kernel-drops'] ?? 0} | ${peak((x) => x.cpuPercent)} | ${r.massRestartBytesPerNode ?? '-'} |`
+  return `| ${o.n} | ${Math.round(1000 / o.writeIntervalMs)}/s | ${o.kill}${(o.kill === 'rolling' || o.kill === 'burst') ? ` ${o.killEveryMs / 1000}s/${o.deadMs / 1000}s` : o.kill === 'mass' ? ` dead ${o.deadMs / 1000}s` : ''} | ${o.seed} | ${r.kills} | ${Number.isNaN(r.convergedMs) ? `not in ${o.settleTimeoutMs / 1000} s (${r.problems.length}+ problems)` : r.convergedMs} | ${r.falseDowns} | ${sorted.length ? `${sorted[0]}-${sorted[sorted.length - 1]}` : '-'} | ${t['nacks-sent'] ?? 0} / ${t['resends'] ?? 0} / ${t['snapshots-sent'] ?? 0} / ${t['repair-deferred'] ?? 0} | ${t['kernel-drops'] ?? 0} | ${peak((x) => x.cpuPercent)} | ${r.massRestartBytesPerNode ?? '-'} |`
 }
 
 async function main(): Promise<void> {

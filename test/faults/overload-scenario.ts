@@ -9,7 +9,7 @@ import { seededRandom } from '../sim/random'
 import { sleep } from './checker'
 import { removeCredentials } from './cluster'
 
-export type KillPattern = 'none' | 'rolling' | 'mass'
+export type KillPattern = 'none' | 'rolling' | 'burst' | 'mass'
 
 export interface OverloadOptions {
   n: number
@@ -17,6 +17,7 @@ export interface OverloadOptions {
   writeIntervalMs: number
   writeSeconds: number
   /** rolling: one random live node killed every killEveryMs, restarted deadMs later.
+   * burst: a quarter of the live nodes at once every killEveryMs.
    * mass: every node killed within one second, halfway through, restarted deadMs later. */
   kill: KillPattern
   killEveryMs: number
@@ -159,11 +160,14 @@ async function drive(lab: Lab, members: Member[], o: OverloadOptions, log: (line
   }
   let massWindow: { at: number; before: Record<string, number> } | null = null
   const end = t0 + o.writeSeconds * 1000
-  if (o.kill === 'rolling') {
+  if (o.kill === 'rolling' || o.kill === 'burst') {
     for (let at = t0 + o.killEveryMs; at + o.deadMs < end; at += o.killEveryMs) {
       await sleep(at - Date.now())
       const live = members.filter((m) => m.alive)
-      await kill(live[Math.floor(random.next() * live.length)])
+      const count = o.kill === 'burst' ? Math.max(1, Math.floor(live.length / 4)) : 1
+      const victims = new Set<Member>()
+      while (victims.size < count) victims.add(live[Math.floor(random.next() * live.length)])
+      await Promise.all([...victims].map(kill))
     }
   } else if (o.kill === 'mass') {
     await sleep(o.writeSeconds * 500)
