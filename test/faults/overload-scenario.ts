@@ -108,7 +108,7 @@ async function drive(lab: Lab, members: Member[], o: OverloadOptions, log: (line
   for (let i = 0; i < o.n; i += 5) {
     members.push(...await Promise.all(lab.hosts.slice(i, i + 5).map((h) => start(lab, h.index, null))))
   }
-  await allSee(members.map((m) => m.agent), members.map((m) => m.agent.nodeId), 60_000)
+  await allSee(members.map((m) => m.agent), members.map((m) => m.agent.nodeId), 180_000)
   log(`${o.n} nodes up and meshed`)
   await Promise.all(members.map((m) => m.agent.request({ op: 'autowrite', key: 'c', intervalMs: o.writeIntervalMs })))
   const t0 = Date.now()
