@@ -45,9 +45,12 @@ export class OriginRepair {
     let wanted = 0
     for (const [first, last] of ranges) wanted += Math.min(last, this.stream.seq) - first + 1
     const tooOld = ranges.some(([first]) => first < oldest)
-    // A receiver far behind (a restarted or revived peer) costs one snapshot, not its whole gap
-    // in resends: every resend goes to every receiver. Compared in bytes, from history.
-    const cheaperAsSnapshot = (wanted > RESEND_SNAPSHOT_THRESHOLD && this.own.bytes < wanted * 256) || (wanted > 1 && this.own.bytes < this.wantedBytes(ranges))
+    // A receiver that holds nothing of this incarnation (it restarted, or just met us) costs one
+    // snapshot, not our whole history in resends, which every receiver would get too. Only then:
+    // a snapshot takes new sequence numbers, and answering every small gap with one would make
+    // each lost snapshot datagram a new gap, a loop that overload keeps going.
+    const fromScratch = ranges.length > 0 && ranges[0][0] <= 1 && wanted > 1
+    const cheaperAsSnapshot = (wanted > RESEND_SNAPSHOT_THRESHOLD && this.own.bytes < wanted * 256) || (fromScratch && this.own.bytes < this.wantedBytes(ranges))
     if (wantSnapshot || tooOld || cheaperAsSnapshot) {
       this.sendSnapshot(requester, now)
       return
