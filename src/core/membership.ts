@@ -206,8 +206,8 @@ export class Membership {
     if (now >= this.quietAt(peer)) {
       if (peer.probeAt === null) peer.probeAt = now + this.random.next() * TIMERS.probeJitterMs
       if (now >= peer.probeAt) {
-        // The same sum as the deadline it sets: `now - last < interval` can hold by a rounding
-        // error at exactly that deadline, and the timer would never move on.
+        // The same sum as the deadline it sets: `now - last < interval` can hold at now ==
+        // last + interval in floating point, and the timer would come due forever (seen at N = 250).
         if (now < peer.lastPingedAt + TIMERS.probeIntervalMs) {
           peer.probeAt = peer.lastPingedAt + TIMERS.probeIntervalMs
         } else {

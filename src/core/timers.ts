@@ -12,6 +12,15 @@ export const TIMERS = {
   nackRetryMs: 40,
   /** The origin resends a number at most once in this window, however many NACKs ask. */
   resendSuppressMs: 15,
+  /** A NACK for a number we resent less than this ago means that repair was lost to someone. */
+  repairLossWindowMs: 1000,
+  /** Every this many resends the origin compares how many were asked for again... */
+  repairLossSample: 16,
+  /** ...and sends one more copy of each resend above this share, one fewer below the next,
+   * up to maxResendCopies (origin-repair.ts adaptCopies: the gap between them keeps it steady). */
+  repairLossRaise: 0.5,
+  repairLossLower: 0.15,
+  maxResendCopies: 2,
   /** At most one snapshot per origin in this window: one serves every receiver. */
   snapshotMinIntervalMs: 100,
   /** A receiver whose digest still differs after a snapshot asks again after 2, 4, 8... heartbeat intervals, at most this. */

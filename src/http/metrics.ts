@@ -39,6 +39,7 @@ const KNOWN: Record<string, [string, string]> = {
   'nacks-overheard': ['dsn_nacks_overheard_total', 'NACKs of other receivers overheard (they may suppress ours).'],
   'nacks-suppressed': ['dsn_nacks_suppressed_total', 'NACKs not sent because another receiver already asked.'],
   resends: ['dsn_resends_total', 'Datagrams resent from history in answer to NACKs.'],
+  'resend-copies': ['dsn_resend_copies_total', 'Extra copies of resends, sent while repairs were being lost (high loss).'],
   'resends-suppressed': ['dsn_resends_suppressed_total', 'Resends skipped because the same datagram was just resent.'],
   'snapshots-sent': ['dsn_snapshots_sent_total', 'Snapshots sent (a gap older than the history, or a digest mismatch).'],
   'snapshot-requests-sent': ['dsn_snapshot_requests_sent_total', 'Snapshots asked for (anti-entropy).'],

@@ -28,6 +28,9 @@ export type DatagramHandler = (bytes: Uint8Array, from: string, via: 'multicast'
  * the one a peer answers to, for repairs, direct messages and static peers.
  */
 export class UdpTransport {
+  private pending = 0
+  private onDrained: Array<() => void> = []
+
   private constructor(
     private readonly groupSocket: dgram.Socket | null,
     private readonly unicastSocket: dgram.Socket,
@@ -75,28 +78,48 @@ export class UdpTransport {
     return this.unicastSocket.getRecvBufferSize()
   }
 
-  /** Sends one datagram everywhere it is addressed; resolves once the kernel took every copy. */
-  send(out: Outgoing, onSendError: (err: Error) => void): Promise<void> {
-    const sends: Array<Promise<void>> = []
-    const one = (port: number, host: string) =>
-      new Promise<void>((resolve) => {
-        try {
-          this.unicastSocket.send(out.bytes, port, host, (err) => {
-            if (err) onSendError(err)
-            resolve()
-          })
-        } catch (err) {
-          // dgram throws synchronously for a bad port or a closed socket: count, never crash.
-          onSendError(err as Error)
-          resolve()
-        }
-      })
-    if (out.multicast && this.groupSocket) sends.push(one(this.options.port, this.options.group))
+  /** Copies handed to the kernel and not yet sent: the shell sheds repair past a backlog. */
+  get backlog(): number {
+    return this.pending
+  }
+
+  /**
+   * Sends one datagram everywhere it is addressed. No promise per datagram: a counter of
+   * copies the kernel has not taken yet, and `drained()` for the one caller that waits (stop).
+   */
+  send(out: Outgoing, onSendError: (err: Error) => void): void {
+    if (out.multicast && this.groupSocket) this.sendOne(out.bytes, this.options.port, this.options.group, onSendError)
     for (const address of out.unicast) {
       const colon = address.lastIndexOf(':')
-      sends.push(one(Number(address.slice(colon + 1)), address.slice(0, colon)))
+      this.sendOne(out.bytes, Number(address.slice(colon + 1)), address.slice(0, colon), onSendError)
     }
-    return Promise.all(sends).then(() => undefined)
+  }
+
+  /** Resolves once the kernel took every copy sent so far. */
+  drained(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve()
+    return new Promise((resolve) => this.onDrained.push(resolve))
+  }
+
+  private sendOne(bytes: Uint8Array, port: number, host: string, onSendError: (err: Error) => void): void {
+    this.pending++
+    try {
+      this.unicastSocket.send(bytes, port, host, (err) => {
+        if (err) onSendError(err)
+        this.sent()
+      })
+    } catch (err) {
+      // dgram throws synchronously for a bad port or a closed socket: count, never crash.
+      onSendError(err as Error)
+      this.sent()
+    }
+  }
+
+  private sent(): void {
+    if (--this.pending > 0 || this.onDrained.length === 0) return
+    const waiting = this.onDrained
+    this.onDrained = []
+    for (const resolve of waiting) resolve()
   }
 
   async close(): Promise<void> {

@@ -29,9 +29,10 @@ const systemRandom: RandomSource = { next: Math.random, bytes: (n) => new Uint8A
  */
 export class DSNode extends EventEmitter implements DsnNodeApi {
   private timer: NodeJS.Timeout | null = null
+  private armedFor = Infinity
   private immediate: NodeJS.Immediate | null = null
   private readonly pendingSends = new Map<number, { resolve: () => void; reject: (err: Error) => void }>()
-  private inFlight: Array<Promise<void>> = []
+  private readonly onSendError = (): void => this.engine.counters.add('send-errors')
   private stopping: Promise<void> | null = null
   private mdns: MdnsDiscovery | null = null
   private saver: StateSaver | null = null
@@ -164,7 +165,7 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
     if (this.immediate) clearImmediate(this.immediate)
     for (const pending of this.pendingSends.values()) pending.reject(new DsnError('DSN_STOPPED', 'the node was stopped before the message was acknowledged'))
     this.pendingSends.clear()
-    await Promise.all(this.inFlight)
+    await this.transport?.drained()
     await this.mdns?.stop()
     await this.transport?.close()
     this.transport = null
@@ -219,15 +220,10 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
       // before, repair is shed (the receivers' NACKs come again) rather than delaying writes.
       const fresh = outgoing.filter((o) => !o.repair)
       const repair = outgoing.filter((o) => o.repair)
-      const shed = this.inFlight.length > SEND_QUEUE_SHED_REPAIR
+      const shed = transport.backlog > SEND_QUEUE_SHED_REPAIR
       if (shed && repair.length > 0) this.engine.counters.add('repair-shed', repair.length)
-      for (const out of shed ? fresh : [...fresh, ...repair]) {
-        const sent = transport.send(out, () => this.engine.counters.add('send-errors'))
-        this.inFlight.push(sent)
-        void sent.finally(() => {
-          this.inFlight = this.inFlight.filter((p) => p !== sent)
-        }).catch(() => this.engine.counters.add('send-errors'))
-      }
+      for (const out of fresh) transport.send(out, this.onSendError)
+      if (!shed) for (const out of repair) transport.send(out, this.onSendError)
     }
     for (const e of events) {
       if (e.type === 'pin') this.persistPins()
@@ -238,13 +234,19 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
     this.arm()
   }
 
+  /** Re-arms the one timer only when the deadline moved: most datagrams leave it where it was. */
   private arm(): void {
+    const deadline = this.engine.nextDeadline()
+    if (this.timer && deadline === this.armedFor) return
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
-    const deadline = this.engine.nextDeadline()
+    this.armedFor = deadline
     if (deadline === Infinity) return
     // +1 ms: setTimeout may fire a fraction early, which would find nothing due yet.
-    this.timer = setTimeout(() => this.pump(), Math.max(0, Math.ceil(deadline - performance.now())) + 1)
+    this.timer = setTimeout(() => {
+      this.timer = null
+      this.pump()
+    }, Math.max(0, Math.ceil(deadline - performance.now())) + 1)
   }
 
   private settleSend(id: number, err?: Error): void {

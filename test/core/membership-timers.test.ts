@@ -64,3 +64,20 @@ t.test('a silent peer is probed, then declared down at exactly lastHeardAt + pee
   t.same(events.filter((e) => e.type === 'peer-down').map((e) => (e.type === 'peer-down' ? e.event.nodeId : '')), ['p0'])
   t.equal(membership.liveCount, 2)
 })
+
+t.test('a probe timer at lastPingedAt + interval fires, even where floating point makes now - last < interval', async (t) => {
+  const { membership, peers, probes } = setup(1)
+  const [peer] = peers
+  // Figures from a simulated N = 250 run that spun forever at one instant before the fix.
+  const last = 16341.27632203419
+  const now = last + TIMERS.probeIntervalMs
+  t.ok(now - last < TIMERS.probeIntervalMs, 'the float trap is set: now - last < interval')
+  membership.heard(peer, peer.address, 'multicast', 15090.934306880647)
+  peer.lastPingedAt = last
+  peer.probeAt = now
+  membership.scheduleNack(peer.replica as NonNullable<Peer['replica']>, now)
+  ;(peer.replica as NonNullable<Peer['replica']>).nackAt = null
+  membership.tick(now)
+  t.same(probes, ['p0'], 'the probe went out')
+  t.ok(membership.nextDeadline() > now, `the next deadline moved on (${membership.nextDeadline()})`)
+})

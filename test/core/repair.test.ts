@@ -52,6 +52,34 @@ t.test('NACK suppression: 20 receivers lose the same datagram, the origin hears 
   t.same(mismatches(net), [])
 })
 
+t.test('where repairs are lost too (30% loss), resends go out twice and fewer NACKs reach the origin; at 10% once', async (t) => {
+  const run = (loss: number) => {
+    const net = new SimNetwork(2020)
+    const nodes = Array.from({ length: 20 }, (_, i) => net.add(`n${String(i).padStart(2, '0')}`))
+    runUntil(net, 5000, () => digestsAgree(net))
+    const [origin] = nodes
+    net.faults = { ...net.faults, loss }
+    const seq0 = origin.engine.stream.seq
+    for (let i = 0; i < 200; i++) {
+      origin.engine.set('k', i)
+      net.runFor(20)
+    }
+    net.faults = { ...net.faults, loss: 0 }
+    const converged = runUntil(net, 5000, () => digestsAgree(net))
+    const c = origin.engine.counters
+    return { converged, datagrams: origin.engine.stream.seq - seq0, nacks: c.get('nacks-received'), resends: c.get('resends'), copies: c.get('resend-copies') }
+  }
+  const high = run(0.3)
+  t.ok(high.converged, 'every replica exact after the 30% loss burst')
+  t.comment(`30% loss, 19 receivers: ${high.datagrams} datagrams, ${high.nacks} NACKs at the origin, ${high.resends} resends with ${high.copies} extra copies`)
+  t.ok(high.copies > high.resends / 2, 'most resends carried a second copy')
+  t.ok(high.nacks / high.datagrams <= 2, `at most 2 NACKs reached the origin per datagram (${(high.nacks / high.datagrams).toFixed(2)})`)
+  const low = run(0.1)
+  t.ok(low.converged, 'every replica exact after the 10% loss burst')
+  t.comment(`10% loss: ${low.nacks} NACKs, ${low.resends} resends, ${low.copies} extra copies`)
+  t.equal(low.copies, 0, 'at 10% loss with 19 receivers a single copy serves: no extra bytes')
+})
+
 t.test('a gap older than the history (historySize 16) is answered with a snapshot, deletes included', async (t) => {
   const net = new SimNetwork(11, { loss: 0.05 })
   const options = { historySize: 16 }
