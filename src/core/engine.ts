@@ -113,6 +113,7 @@ export class Engine {
     this.sender = new Sender(config, this.counters, this.sealer, this.unicast, this.membership.peers)
     this.gapRepair = new GapRepair(config, this.counters, this.random, this.membership, {
       nack: (peer, ranges, wantSnapshot, now) => this.sender.nack(peer, ranges, wantSnapshot, now),
+      lag: (now) => (this.health.isDegraded(now) ? this.health.lag(now) : 0),
     })
     this.originRepair = new OriginRepair(this.counters, this.stream, this.own, {
       sendData: (item, now) => this.sendData(item, now, true),

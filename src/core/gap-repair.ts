@@ -9,6 +9,8 @@ import type { RandomSource } from './types'
 
 export interface GapRepairHooks {
   nack(peer: Peer, ranges: Array<[number, number]>, wantSnapshot: boolean, now: number): void
+  /** Our own lag (local-health.ts), 0 when healthy: NACKs wait at least this long. */
+  lag?(now: number): number
 }
 
 /**
@@ -28,7 +30,10 @@ export class GapRepair {
   /** After a heartbeat or data frame from the origin: arm the NACK timer, compare digests. */
   afterFrame(peer: Peer, replica: Replica, now: number): void {
     if (replica.gaps.hasGap() && replica.nackAt === null) {
-      this.membership.scheduleNack(replica, now + TIMERS.nackDelayMinMs + this.random.next() * (TIMERS.nackDelayMaxMs - TIMERS.nackDelayMinMs))
+      // While we lag, the "missing" numbers may be sitting unread in our own receive queue, and
+      // every repair we ask for costs every receiver: wait our lag out first.
+      const lag = this.hooks.lag?.(now) ?? 0
+      this.membership.scheduleNack(replica, now + lag + TIMERS.nackDelayMinMs + this.random.next() * (TIMERS.nackDelayMaxMs - TIMERS.nackDelayMinMs))
     }
     this.checkDigest(peer, replica, now)
   }
@@ -58,7 +63,8 @@ export class GapRepair {
     } else if (replica.gaps.hasGap()) {
       this.counters.add('nacks-suppressed')
     }
-    replica.nackAt = replica.gaps.hasGap() ? now + replica.nackBackoff.retryMs(TIMERS.nackRetryMs) + this.random.next() * TIMERS.nackDelayMaxMs : null
+    const retryAfter = Math.max(replica.nackBackoff.retryMs(TIMERS.nackRetryMs), this.hooks.lag?.(now) ?? 0)
+    replica.nackAt = replica.gaps.hasGap() ? now + retryAfter + this.random.next() * TIMERS.nackDelayMaxMs : null
   }
 
   /** All caught up but the digest differs: silent divergence, repaired by a snapshot. */

@@ -3,7 +3,8 @@
 // node still finds a kill -9 within peerTimeoutMs.
 import t from 'tap'
 import { HEALTH } from '../../src/core/timers'
-import { digestsAgree, mismatches, runUntil, total } from '../core/sim-helpers'
+import { MessageType } from '../../src/wire/constants'
+import { digestsAgree, filterReceive, mismatches, peek, runUntil, total } from '../core/sim-helpers'
 import { SimNetwork, type SimNode } from './network'
 
 function cluster(seed: number, n: number): { net: SimNetwork; nodes: SimNode[] } {
@@ -78,3 +79,38 @@ t.test('a node that reports loop lag stretches its timeout, bounded, and the str
 function n0(nodes: SimNode[]): SimNode {
   return nodes[0]
 }
+
+t.test('a lagging node waits its lag out before NACKing a gap; a healthy one does not', async (t) => {
+  const { net, nodes } = cluster(13, 3)
+  t.ok(runUntil(net, 5000, () => digestsAgree(net)))
+  const [origin, a, b] = nodes
+  // The first transmission of `target` is lost at `loser` only.
+  let target = -1
+  let loser: SimNode = a
+  const firstPacket = new Map<number, number>()
+  for (const n of [a, b]) {
+    filterReceive(n, (bytes) => {
+      const f = peek(bytes)
+      if (f?.type !== MessageType.Data || f.origin !== origin.nodeId || f.seq !== target) return false
+      if (!firstPacket.has(f.seq)) firstPacket.set(f.seq, f.packet)
+      return n === loser && firstPacket.get(f.seq) === f.packet
+    })
+  }
+  const episode = (who: SimNode): number => {
+    loser = who
+    const before = who.engine.counters.get('nacks-sent')
+    target = origin.engine.stream.seq + 1
+    origin.engine.set('lost', net.now)
+    net.runFor(1)
+    origin.engine.set('reveals-the-gap', net.now)
+    const at = net.now
+    return runUntil(net, 3000, () => who.engine.counters.get('nacks-sent') > before, 1) ? net.now - at : NaN
+  }
+  const healthy = episode(a)
+  t.ok(healthy <= 25, `a healthy node NACKs after ${healthy.toFixed(1)} ms`)
+  t.ok(runUntil(net, 3000, () => mismatches(net).length === 0))
+  b.engine.noteHealth({ loopLagMs: 600, kernelDrops: 0, receiveBacklogMs: 0 }, net.now)
+  const lagging = episode(b)
+  t.ok(lagging >= 500, `a node that reported 600 ms of lag NACKs after ${lagging.toFixed(1)} ms`)
+  t.ok(runUntil(net, 3000, () => mismatches(net).length === 0), 'and is repaired')
+})
