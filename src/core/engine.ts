@@ -18,7 +18,7 @@ import { RepairBudget } from './repair-budget'
 import type { Peer } from './peer'
 import { Sealer } from './sealer'
 import { Sender } from './sender'
-import { TIMERS } from './timers'
+import { HEALTH, TIMERS } from './timers'
 import { UnicastTargets } from './unicast-targets'
 import { checkKey, encodeValue } from './values'
 import type { Address, EngineEvent, Outgoing, RandomSource } from './types'
@@ -113,7 +113,7 @@ export class Engine {
     this.sender = new Sender(config, this.counters, this.sealer, this.unicast, this.membership.peers)
     this.gapRepair = new GapRepair(config, this.counters, this.random, this.membership, {
       nack: (peer, ranges, wantSnapshot, now) => this.sender.nack(peer, ranges, wantSnapshot, now),
-      lag: (now) => (this.health.isDegraded(now) ? this.health.lag(now) : 0),
+      lag: (now) => (this.health.isDegraded(now) ? Math.min(HEALTH.maxNackLagWaitMs, this.health.lag(now)) : 0),
     })
     this.originRepair = new OriginRepair(this.counters, this.stream, this.own, {
       sendData: (item, now) => this.sendData(item, now, true),

@@ -80,6 +80,9 @@ export const HEALTH = {
   lagHalfLifeMs: 2000,
   /** A tick this much later than the deadline the engine asked for is lag evidence. */
   lateTimerMs: 50,
+  /** A lagging receiver's NACK waits its lag, at most this: enough to read what is already in
+   * its queue, never so long that a real loss waits for seconds (lag estimates can be large). */
+  maxNackLagWaitMs: 500,
 } as const
 
 /**

@@ -53,7 +53,8 @@ export class HealthMonitor {
         this.lastDrops = kernel.drops
         // A queue we drain at `rate` takes this long; with nothing drained (rate 0) but bytes
         // waiting, the whole window was a stall.
-        if (kernel.rxQueueBytes > 0) receiveBacklogMs = rate > 0 ? Math.min(60_000, kernel.rxQueueBytes / rate) : SAMPLE_MS
+        // Capped at 10 s: a nearly stalled window makes the rate tiny and the quotient absurd.
+        if (kernel.rxQueueBytes > 0) receiveBacklogMs = rate > 0 ? Math.min(10_000, kernel.rxQueueBytes / rate) : SAMPLE_MS
       }
       this.onSample({ loopLagMs, kernelDrops, receiveBacklogMs })
     }, SAMPLE_MS)

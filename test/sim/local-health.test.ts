@@ -111,6 +111,6 @@ t.test('a lagging node waits its lag out before NACKing a gap; a healthy one doe
   t.ok(runUntil(net, 3000, () => mismatches(net).length === 0))
   b.engine.noteHealth({ loopLagMs: 600, kernelDrops: 0, receiveBacklogMs: 0 }, net.now)
   const lagging = episode(b)
-  t.ok(lagging >= 500, `a node that reported 600 ms of lag NACKs after ${lagging.toFixed(1)} ms`)
+  t.ok(lagging >= HEALTH.maxNackLagWaitMs, `a node that reported 600 ms of lag NACKs after ${lagging.toFixed(1)} ms (its lag, at most ${HEALTH.maxNackLagWaitMs} ms)`)
   t.ok(runUntil(net, 3000, () => mismatches(net).length === 0), 'and is repaired')
 })
