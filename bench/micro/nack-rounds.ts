@@ -14,7 +14,7 @@ const resentAt = new Map<number, number>()
 let duplicates = 0, afterRepair = 0, nacks = 0
 const repair = origin.engine.originRepair
 const handle = repair.handleNack.bind(repair)
-repair.handleNack = (ranges, wantSnapshot, now) => {
+repair.handleNack = (ranges, wantSnapshot, requester, now) => {
   nacks++
   let dup = false, after = false
   for (const [a, b] of ranges) for (let s = a; s <= b; s++) {
@@ -26,7 +26,7 @@ repair.handleNack = (ranges, wantSnapshot, now) => {
   if (after) afterRepair++
   else if (dup) duplicates++
   const before = origin.engine.counters.get('resends')
-  handle(ranges, wantSnapshot, now)
+  handle(ranges, wantSnapshot, requester, now)
   if (origin.engine.counters.get('resends') > before) for (const [a, b] of ranges) for (let s = a; s <= b; s++) if (!resentAt.has(s)) resentAt.set(s, now)
 }
 net.faults = { ...net.faults, loss }

@@ -9,15 +9,17 @@ import { Counters } from './counters'
 import { DirectMessages } from './direct-messages'
 import { GapRepair } from './gap-repair'
 import { Inbound } from './inbound'
+import { LocalHealth } from './local-health'
 import { Membership } from './membership'
 import { OriginRepair } from './origin-repair'
 import { OutgoingStream, type Sequenced } from './outgoing-stream'
 import { OwnState } from './own-state'
+import { RepairBudget } from './repair-budget'
 import type { Peer } from './peer'
 import { Reachability } from './reachability'
 import { Sealer } from './sealer'
 import { Sender } from './sender'
-import { TIMERS } from './timers'
+import { HEALTH, TIMERS } from './timers'
 import { UnicastTargets } from './unicast-targets'
 import { checkKey, encodeValue } from './values'
 import type { Address, EngineEvent, Outgoing, RandomSource } from './types'
@@ -62,6 +64,8 @@ export class Engine {
   readonly gapRepair: GapRepair
   readonly originRepair: OriginRepair
   readonly random: RandomSource
+  /** Our own lag (loop, timers, receive queue): stretches peer timeouts (local-health.ts). */
+  readonly health = new LocalHealth()
   private readonly inbound: Inbound
   private events: EngineEvent[] = []
   /** A peer came up since we last told unicast peers whom we know. */
@@ -112,15 +116,17 @@ export class Engine {
       },
       probe: (peer, now) => this.sender.ping(peer.nodeId, peer.address, now),
       nackDue: (peer, replica, now) => this.gapRepair.nackDue(peer, replica, now),
+      peerTimeout: (timeoutMs, now) => this.health.timeout(timeoutMs, now),
     }, options.pinned)
     this.sender = new Sender(config, this.counters, this.sealer, this.unicast, this.membership.peers, this.reach)
     this.gapRepair = new GapRepair(config, this.counters, this.random, this.membership, {
       nack: (peer, ranges, wantSnapshot, now) => this.sender.nack(peer, ranges, wantSnapshot, now),
+      lag: (now) => (this.health.isDegraded(now) ? Math.min(HEALTH.maxNackLagWaitMs, this.health.lag(now)) : 0),
     })
     this.originRepair = new OriginRepair(this.counters, this.stream, this.own, {
-      sendData: (item, now) => this.sendData(item, now),
+      sendData: (item, now) => this.sendData(item, now, true),
       flush: (now) => this.flush(now),
-    })
+    }, new RepairBudget(options.now, config.maxPeers))
     this.inbound = new Inbound({
       config,
       counters: this.counters,
@@ -248,8 +254,20 @@ export class Engine {
     this.inbound.receive(datagram, from, via, now)
   }
 
+  /**
+   * What the shell measured of its own process: event-loop lag, how long its receive queue
+   * takes to drain, datagrams the kernel dropped. Our own starvation, not our peers' silence.
+   */
+  noteHealth(sample: { loopLagMs: number; receiveBacklogMs: number; kernelDrops: number }, now: number): void {
+    this.health.noteLag('loop', sample.loopLagMs, now)
+    this.health.noteLag('receive', sample.receiveBacklogMs, now)
+    this.counters.add('health.samples')
+  }
+
   tick(now: number): void {
     if (this.stopped) return
+    // A timer that fires late means our loop was busy: the silence of peers since is partly ours.
+    this.health.noteTick(this.timerDeadline(), now)
     this.flush(now)
     if (now >= this.nextHeartbeatAt || now >= this.tailHeartbeatAt || now >= this.introduceAt) {
       const signed = this.heartbeatsSent % TIMERS.signedHeartbeatEvery === 0 || now >= this.introduceAt
@@ -271,6 +289,10 @@ export class Engine {
   nextDeadline(): number {
     if (this.stopped) return Infinity
     if (this.flushPending) return -Infinity
+    return this.timerDeadline()
+  }
+
+  private timerDeadline(): number {
     return Math.min(this.nextHeartbeatAt, this.tailHeartbeatAt, this.introduceAt, this.messages.nextDeadline(), this.membership.nextDeadline())
   }
 
@@ -310,8 +332,8 @@ export class Engine {
     for (const item of this.stream.publishDelta(entries)) this.sendData(item, now)
   }
 
-  private sendData(item: Sequenced, now: number): void {
-    this.sender.data(item, now)
+  private sendData(item: Sequenced, now: number, repair = false): void {
+    this.sender.data(item, now, repair)
     // Where loss was seen: a NACK reached us, or a peer reports losing some of our multicast.
     const lossSeenAt = Math.max(this.originRepair.lastNackAt, this.reach.paths.lossReportedAt)
     if (now - lossSeenAt < TIMERS.tailHeartbeatAfterNackMs) this.tailHeartbeatAt = now + TIMERS.tailHeartbeatMs

@@ -201,14 +201,14 @@ export class Inbound {
     const self = this.engine.config.nodeId
     if (frame.type === MessageType.Nack) {
       if (frame.target === self) {
-        if (frame.targetIncarnation === this.engine.incarnation) this.engine.originRepair.handleNack(frame.ranges, frame.wantSnapshot, now)
+        if (frame.targetIncarnation === this.engine.incarnation) this.engine.originRepair.handleNack(frame.ranges, frame.wantSnapshot, frame.origin, now)
         else this.engine.counters.add('ignored.nack-old-incarnation')
         return
       }
       const target = this.engine.membership.peers.get(frame.target)
       if (target?.replica && target.incarnation === frame.targetIncarnation) {
         this.engine.counters.add('nacks-overheard')
-        this.engine.gapRepair.overheard(target, frame.ranges, now)
+        this.engine.gapRepair.overheard(target, frame.ranges, frame.wantSnapshot, now)
       } else {
         this.engine.counters.add('ignored.nack-unknown-target')
       }

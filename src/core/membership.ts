@@ -16,7 +16,12 @@ export interface MembershipHooks {
   probe(peer: Peer, now: number): void
   /** A replica's NACK timer is due (receiver-side repair). */
   nackDue(peer: Peer, replica: Replica, now: number): void
+  /** The peer timeout stretched by local health (local-health.ts); the plain one when absent. */
+  peerTimeout?(timeoutMs: number, now: number): number
 }
+
+/** Replicas parked for peers declared down by timeout, at most: a slow peer's comes back with it. */
+const MAX_PARKED = 16
 
 /**
  * The peer table: who we know (pinned keys, admission within bounds), who is up, and the
@@ -28,6 +33,8 @@ export class Membership {
   readonly peers = new Map<string, Peer>()
   readonly pinned: Map<string, Uint8Array>
   private live = 0
+  /** Peers holding a parked replica, oldest first. */
+  private readonly parked = new Set<Peer>()
   /** No peer timer is due before this (it may be earlier than the true earliest, never later). */
   private earliest = Infinity
 
@@ -60,6 +67,7 @@ export class Membership {
       for (const p of peers.values()) if (!p.replica && (!oldest || p.lastHeardAt < oldest.lastHeardAt)) oldest = p
       if (!oldest) return undefined
       peers.delete(oldest.nodeId)
+      this.parked.delete(oldest)
     }
     if (this.live >= config.maxPeers) return undefined
     if (!pinned.has(nodeId)) {
@@ -80,6 +88,7 @@ export class Membership {
     const peer: Peer = {
       nodeId, publicKey, verify, dhKey: null, macIn: null, macOut: null, window: new ReplayWindow(), replica: null, incarnation: 0, address: from,
       lastHeardAt: now, lastMulticastAt: -Infinity, originSeq: 0, originDigest: null, probeAt: null, lastPingedAt: -Infinity,
+      parked: null, keptFor: -Infinity,
     }
     peers.set(nodeId, peer)
     return peer
@@ -88,33 +97,61 @@ export class Membership {
   /** An authentic frame of a new incarnation: a fresh replica (a restart first takes the old one down). */
   up(peer: Peer, incarnation: number, from: Address, now: number): void {
     if (peer.replica) this.down(peer, 'restart')
-    const { config } = this
+    const parked = peer.parked
+    if (parked) {
+      peer.parked = null
+      this.parked.delete(peer)
+    }
+    if (parked && parked.incarnation === incarnation && peer.incarnation === incarnation) {
+      // It was only slow (we timed it out, it never restarted): its replica is still right up
+      // to where it stopped, and the gap is repaired like any loss.
+      peer.replica = parked
+      this.counters.add('peers-revived')
+    } else {
+      peer.originSeq = 0
+      peer.originDigest = null
+      peer.replica = this.newReplica(peer.nodeId, incarnation)
+    }
     peer.incarnation = incarnation
-    peer.originSeq = 0
-    peer.originDigest = null
-    peer.replica = new Replica(peer.nodeId, incarnation, {
+    peer.address = from
+    this.live++
+    this.counters.add('peers-up')
+    this.hooks.emit({ type: 'peer-up', event: { nodeId: peer.nodeId, incarnation, address: from } })
+    this.lowerDeadline(this.deadlineOf(peer, now))
+    this.hooks.peerUp(peer, now)
+  }
+
+  private newReplica(nodeId: string, incarnation: number): Replica {
+    const { config } = this
+    return new Replica(nodeId, incarnation, {
       maxKeyBytes: config.maxKeyBytes,
       maxKeysPerNode: config.maxKeysPerNode,
       maxValueBytes: config.maxValueBytes,
       maxStateBytes: config.maxStateBytes,
       maxReassemblyBytes: config.maxStateBytes + config.maxValueBytes,
     }, 16 * config.historySize + 4096)
-    peer.address = from
-    this.live++
-    this.counters.add('peers-up')
-    this.hooks.emit({ type: 'peer-up', event: { nodeId: peer.nodeId, incarnation, address: from } })
-    this.lowerDeadline(this.deadlineOf(peer))
-    this.hooks.peerUp(peer, now)
   }
 
   down(peer: Peer, reason: PeerDownReason): void {
     if (!peer.replica) return
+    if (reason === 'timeout') this.park(peer, peer.replica)
     peer.replica = null
     peer.probeAt = null
     this.live--
     this.counters.add(`peers-down.${reason}`)
     this.hooks.emit({ type: 'peer-down', event: { nodeId: peer.nodeId, incarnation: peer.incarnation, reason } })
     this.hooks.peerDown(peer)
+  }
+
+  /** Keeps a timed-out peer's replica for its return, bounded: the longest-parked one goes first. */
+  private park(peer: Peer, replica: Replica): void {
+    if (this.parked.size >= MAX_PARKED) {
+      const oldest = this.parked.values().next().value as Peer
+      oldest.parked = null
+      this.parked.delete(oldest)
+    }
+    peer.parked = replica
+    this.parked.add(peer)
   }
 
   /** An accepted frame from a current peer: it is alive, here, and not quiet any more. */
@@ -141,7 +178,7 @@ export class Membership {
     for (const peer of this.peers.values()) {
       if (!peer.replica) continue
       this.tickPeer(peer, now)
-      next = Math.min(next, this.deadlineOf(peer))
+      next = Math.min(next, this.deadlineOf(peer, now))
     }
     this.earliest = Math.min(this.earliest, next)
   }
@@ -159,7 +196,12 @@ export class Membership {
     const replica = peer.replica as Replica
     // Compare with the same sums deadlineOf() returns, so float rounding cannot leave a
     // deadline that has passed but whose timer does not fire.
-    if (now >= this.downAt(peer)) return this.down(peer, 'timeout')
+    if (now >= this.downAt(peer, now)) return this.down(peer, 'timeout')
+    if (now >= peer.lastHeardAt + this.config.peerTimeoutMs && peer.keptFor !== peer.lastHeardAt) {
+      // The plain timeout passed, but we were starved ourselves: suspected and probed, kept.
+      peer.keptFor = peer.lastHeardAt
+      this.counters.add('peers-kept.local-health')
+    }
     if (replica.nackAt !== null && now >= replica.nackAt) this.hooks.nackDue(peer, replica, now)
     if (now >= this.quietAt(peer)) {
       if (peer.probeAt === null) peer.probeAt = now + this.random.next() * TIMERS.probeJitterMs
@@ -177,15 +219,30 @@ export class Membership {
     }
   }
 
-  private deadlineOf(peer: Peer): number {
+  private deadlineOf(peer: Peer, now: number): number {
     if (!peer.replica) return Infinity
-    let next = this.downAt(peer)
+    let next = this.downAt(peer, now)
     if (peer.replica.nackAt !== null) next = Math.min(next, peer.replica.nackAt)
     return Math.min(next, peer.probeAt ?? this.quietAt(peer))
   }
 
-  private downAt(peer: Peer): number {
-    return peer.lastHeardAt + this.config.peerTimeoutMs
+  /**
+   * peerTimeoutMs of silence, stretched by local health at `now`: a node that was itself
+   * starved waits longer (docs/PROTOCOL.md section 11.1). The stretch only shrinks
+   * without new evidence, so a deadline computed earlier may be late, never early; a quiet
+   * peer's probe timer re-evaluates it every probeIntervalMs.
+   */
+  private downAt(peer: Peer, now: number): number {
+    return peer.lastHeardAt + (this.hooks.peerTimeout?.(this.config.peerTimeoutMs, now) ?? this.config.peerTimeoutMs)
+  }
+
+  /**
+   * Silent past the plain timeout, kept only because we were starved (local health): about to be
+   * declared down unless it answers a probe, so repair requests to it would be wasted. Merely
+   * quiet peers are still NACKed: an answered NACK is heard like a probe's answer.
+   */
+  isSuspect(peer: Peer, now: number): boolean {
+    return now >= peer.lastHeardAt + this.config.peerTimeoutMs
   }
 
   /** When a silent peer starts being probed. */

@@ -1,10 +1,11 @@
 import type { Counters } from './counters'
 import type { OutgoingStream, Sequenced } from './outgoing-stream'
 import type { OwnState } from './own-state'
+import type { RepairBudget } from './repair-budget'
 import { RESEND_SNAPSHOT_THRESHOLD, TIMERS } from './timers'
 
 export interface OriginRepairHooks {
-  /** Send one of our data datagrams again (a resend or a snapshot chunk). */
+  /** Send one of our data datagrams again (a resend or a snapshot chunk), marked as repair. */
   sendData(item: Sequenced, now: number): void
   /** Publish pending writes first, so a snapshot is never older than a delta sent after it. */
   flush(now: number): void
@@ -13,7 +14,9 @@ export interface OriginRepairHooks {
 /**
  * The origin's side of repair: a NACK for our stream is answered from history, or with a
  * snapshot when the history is gone or the snapshot is smaller; each number is resent at most
- * once per window and one snapshot serves every receiver that asked within its window.
+ * once per window and one snapshot serves every receiver that asked within its window. All of
+ * it is paid from a RepairBudget (per requester and in total): past it the NACK goes unanswered
+ * for now, and the requester's back-off asks again later.
  */
 export class OriginRepair {
   /** When a NACK for our stream last reached us: loss was seen, so tail heartbeats pay. */
@@ -30,18 +33,30 @@ export class OriginRepair {
     private readonly stream: OutgoingStream,
     private readonly own: OwnState,
     private readonly hooks: OriginRepairHooks,
+    private readonly budget: RepairBudget,
   ) {}
 
-  handleNack(ranges: ReadonlyArray<readonly [number, number]>, wantSnapshot: boolean, now: number): void {
+  handleNack(ranges: ReadonlyArray<readonly [number, number]>, wantSnapshot: boolean, requester: string, now: number): void {
     this.counters.add('nacks-received')
     this.lastNackAt = now
+    const verdict = this.budget.check(requester, now)
+    if (verdict !== 'ok') {
+      this.counters.add('repair-deferred')
+      this.counters.add(`repair-deferred.${verdict}`)
+      return
+    }
     const oldest = this.stream.oldest()
     let wanted = 0
     for (const [first, last] of ranges) wanted += Math.min(last, this.stream.seq) - first + 1
     const tooOld = ranges.some(([first]) => first < oldest)
-    const cheaperAsSnapshot = wanted > RESEND_SNAPSHOT_THRESHOLD && this.own.bytes < wanted * 256
+    // A receiver that holds nothing of this incarnation (it restarted, or just met us) costs one
+    // snapshot, not our whole history in resends, which every receiver would get too. Only then:
+    // a snapshot takes new sequence numbers, and answering every small gap with one would make
+    // each lost snapshot datagram a new gap, a loop that overload keeps going.
+    const fromScratch = ranges.length > 0 && ranges[0][0] <= 1 && wanted > 1
+    const cheaperAsSnapshot = (wanted > RESEND_SNAPSHOT_THRESHOLD && this.own.bytes < wanted * 256) || (fromScratch && this.own.bytes < this.wantedBytes(ranges))
     if (wantSnapshot || tooOld || cheaperAsSnapshot) {
-      this.sendSnapshot(now)
+      this.sendSnapshot(requester, now)
       return
     }
     for (const [first, last] of ranges) {
@@ -53,11 +68,18 @@ export class OriginRepair {
           this.counters.add('resends-suppressed')
           continue
         }
+        if (this.budget.check(requester, now) !== 'ok') {
+          // The rest of the ranges waits for the requester's next NACK.
+          this.counters.add('repair-deferred')
+          return
+        }
         // Asked again after a resend went out: that repair was lost to someone.
         if (since < TIMERS.repairLossWindowMs) this.renackedInWindow++
         this.resentAt.set(seq, now)
         this.counters.add('resends')
         if (this.copies > 1) this.counters.add('resend-copies', this.copies - 1)
+        // Every copy is paid from the budget: copies must not double what overload can cost.
+        this.budget.spend(requester, this.copies, this.copies * (item.chunk.length + DATA_OVERHEAD_BYTES), now)
         for (let c = 0; c < this.copies; c++) this.hooks.sendData(item, now)
         if (++this.resentInWindow >= TIMERS.repairLossSample) this.adaptCopies()
       }
@@ -66,6 +88,19 @@ export class OriginRepair {
       for (const [seq, at] of this.resentAt) if (now - at >= TIMERS.resendSuppressMs) this.resentAt.delete(seq)
     }
   }
+
+  /** Bytes the wanted numbers still in history would cost to resend (scan bounded by the NACK's own bound). */
+  private wantedBytes(ranges: ReadonlyArray<readonly [number, number]>): number {
+    let bytes = 0
+    let scanned = 0
+    for (const [first, last] of ranges) {
+      for (let seq = Math.max(first, 1); seq <= Math.min(last, this.stream.seq) && scanned < 4096; seq++, scanned++) {
+        bytes += (this.stream.lookup(seq)?.chunk.length ?? 0) + DATA_OVERHEAD_BYTES
+      }
+    }
+    return bytes
+  }
+
 
   /**
    * Where loss is high, most repairs are NACKed again (a receiver lost the resend too), and each
@@ -82,7 +117,8 @@ export class OriginRepair {
     this.renackedInWindow = 0
   }
 
-  private sendSnapshot(now: number): void {
+
+  private sendSnapshot(requester: string, now: number): void {
     if (now - this.lastSnapshotAt < TIMERS.snapshotMinIntervalMs) {
       this.counters.add('snapshots-suppressed')
       return
@@ -90,6 +126,14 @@ export class OriginRepair {
     this.hooks.flush(now)
     this.lastSnapshotAt = now
     this.counters.add('snapshots-sent')
-    for (const item of this.stream.publishSnapshot(this.own.all())) this.hooks.sendData(item, now)
+    const items = this.stream.publishSnapshot(this.own.all())
+    let bytes = 0
+    for (const item of items) bytes += item.chunk.length + DATA_OVERHEAD_BYTES
+    // One snapshot may exceed a second's budget: it goes, and the debt holds back what follows.
+    this.budget.spend(requester, items.length, bytes, now)
+    for (const item of items) this.hooks.sendData(item, now)
   }
 }
+
+/** Header, seal and MAC bytes a data datagram adds to its chunk, roughly: for the byte budget only. */
+const DATA_OVERHEAD_BYTES = 120

@@ -29,4 +29,9 @@ export interface Peer {
   probeAt: number | null
   /** Last time anyone (we or another node) pinged it: pings are suppressed like NACKs. */
   lastPingedAt: number
+  /** The replica it had when it was declared down by timeout: a peer that was only slow comes
+   * back in the same incarnation and gets it back, needing only the gap, not a snapshot. */
+  parked: Replica | null
+  /** The lastHeardAt of the silence local health last stretched (counted once per silence). */
+  keptFor: number
 }

@@ -2,6 +2,7 @@ import { BodyKind, DIGEST_BYTES } from '../wire/constants'
 import { decodeBody } from './body'
 import { entryHash, xorInto } from './digest'
 import { GapTracker } from './gap-tracker'
+import { NackBackoff } from './repair-budget'
 import { freeze, frozenRecord } from './values'
 import { cbor, type DataFrame } from '../wire/frame'
 import type { UpdateEvent } from '../node/events'
@@ -57,6 +58,12 @@ export class Replica {
   lastSnapshotRequestAt = -Infinity
   /** Wait before the next snapshot request while the digest still differs; doubles each time. */
   snapshotBackoffMs = 0
+  /** A snapshot request is armed on the NACK timer (sent when it fires, unless overheard). */
+  snapshotWanted = false
+  /** Another receiver asked this origin for a snapshot at this time: ours would be redundant. */
+  snapshotOverheardAt = -Infinity
+  /** Unanswered NACKs stretch the retry (receiver-side back-off). */
+  readonly nackBackoff = new NackBackoff()
 
   constructor(
     readonly nodeId: string,

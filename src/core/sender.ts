@@ -59,8 +59,11 @@ export class Sender {
     return this.unicast.forGroup(now, this.peers.values(), extra, probe)
   }
 
-  data(item: Sequenced, now: number): void {
+  /** `repair`: a resend or snapshot chunk, which the shell sends after fresh data and sheds first. */
+  data(item: Sequenced, now: number, repair = false): void {
+    const queued = this.outbox.length
     this.group({ type: MessageType.Data, seq: item.seq, index: item.index, count: item.count, chunk: item.chunk }, true, now)
+    if (repair && this.outbox.length > queued) this.outbox[queued].repair = true
   }
 
   /** `extra`: the pinger this heartbeat answers (also sent to by unicast, see UnicastTargets.forGroup). */

@@ -57,6 +57,60 @@ export const TIMERS = {
   goodbyeCopies: 2,
 } as const
 
+/**
+ * Local health (Lifeguard, Dadgar et al. 2018): a node that was itself starved (event loop
+ * lag, late timers, a backed-up receive queue) must not blame the silence it caused on its
+ * peers. docs/PROTOCOL.md section 11.1 states the rule; these are its numbers.
+ */
+export const HEALTH = {
+  /** Lag up to this is a healthy loop (GC pauses, a busy tick): no stretch, so a healthy node
+   * still declares a kill -9 down after exactly peerTimeoutMs. */
+  healthyLagMs: 50,
+  /** The timeout grows by this many times the lag past healthyLagMs: our lag is how late we may
+   * have read a heartbeat, and a peer on the same starved CPU sends it about as late. Additive,
+   * not Lifeguard's multiplier: a 2-core host running 20 nodes lags 100-300 ms all the time, and
+   * multiplying the timeout by that much delayed every real kill -9 by 10 s and more. */
+  lagFactor: 2,
+  /** The stretch is at most 4 timeouts (5 x peerTimeoutMs in all, 10 s at defaults): a real death
+   * is still found within seconds while the node stays overloaded (Lifeguard bounds its
+   * multiplier the same way, at 8). */
+  maxExtraTimeouts: 4,
+  /** The lag we remember halves every this: a starved spell stretches timeouts for a few
+   * heartbeat intervals after it, then a healthy node is back to peerTimeoutMs. */
+  lagHalfLifeMs: 2000,
+  /** A tick this much later than the deadline the engine asked for is lag evidence. */
+  lateTimerMs: 50,
+  /** A lagging receiver's NACK waits its lag, at most this: enough to read what is already in
+   * its queue, never so long that a real loss waits for seconds (lag estimates can be large). */
+  maxNackLagWaitMs: 500,
+} as const
+
+/**
+ * Repair budgets: token buckets that bound what repair (resends and snapshots) may cost,
+ * whatever the NACKs ask, so repair cannot snowball into the overload that caused the loss.
+ */
+export const REPAIR = {
+  /** All repair this node sends as an origin: 400 datagrams (~500 KB) per second is ~5% of a
+   * Pi's 100 Mbit/s and a small share of its CPU; burst of one second. */
+  originDatagramsPerSec: 400,
+  originBytesPerSec: 512 * 1024,
+  /** Repair asked by one requester: a quarter of the total, so one node far behind (or lying)
+   * cannot take all of it from the others. */
+  peerDatagramsPerSec: 100,
+  peerBytesPerSec: 128 * 1024,
+  /** A snapshot larger than the bucket may still go when the bucket is full: it leaves a debt
+   * that later repair waits out, so a big state is never starved but cannot repeat at once. */
+  maxDebtSeconds: 4,
+  /** Receivers: an unanswered NACK is retried after nackRetryMs, doubling per unanswered retry
+   * up to this, and back to nackRetryMs as soon as the gap shrinks. */
+  nackBackoffMaxMs: 1000,
+  /** An overheard snapshot request for an origin stands for ours for this long (one snapshot
+   * serves everyone), as an overheard NACK does for resends. */
+  snapshotRequestSuppressMs: 1000,
+  /** A snapshot request waits U[0, this] ms so that the first receiver asks and the rest overhear. */
+  snapshotRequestDelayMaxMs: 50,
+} as const
+
 /** Most ranges in one NACK. */
 export const MAX_NACK_RANGES = 32
 /** A NACK asking for more than this many datagrams gets a snapshot instead when that is smaller. */

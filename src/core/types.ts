@@ -8,6 +8,8 @@ export interface Outgoing {
   bytes: Uint8Array
   multicast: boolean
   unicast: Address[]
+  /** A resend or snapshot: sent after fresh datagrams, and shed first when the send queue is long. */
+  repair?: boolean
 }
 
 export type EngineEvent =

@@ -10,6 +10,15 @@ export interface TransportOptions {
   multicast: boolean
 }
 
+/**
+ * Receive buffer asked for each socket. A restart or a burst makes every peer send at once
+ * (20 peers x a snapshot + heartbeats + deltas), while a starved process reads nothing for
+ * hundreds of ms: the default (~208 KiB, about 300-900 small datagrams at the kernel's
+ * per-datagram cost) overflows first. The kernel caps it at net.core.rmem_max (4 MiB on
+ * most distributions, 208 KiB on some boards: raise it there); it is a cap, not an allocation.
+ */
+export const RECV_BUFFER_BYTES = 4 * 1024 * 1024
+
 export type DatagramHandler = (bytes: Uint8Array, from: string, via: 'multicast' | 'unicast') => void
 
 /**
@@ -29,7 +38,7 @@ export class UdpTransport {
   ) {}
 
   static async open(options: TransportOptions, onDatagram: DatagramHandler, onError: (err: Error) => void): Promise<UdpTransport> {
-    const unicast = dgram.createSocket({ type: 'udp4' })
+    const unicast = dgram.createSocket({ type: 'udp4', recvBufferSize: RECV_BUFFER_BYTES })
     await bind(unicast, options.unicastPort, 'unicastPort')
     let group: dgram.Socket | null = null
     try {
@@ -37,7 +46,7 @@ export class UdpTransport {
         multicastStep(`setMulticastInterface ${options.interfaceAddress}`, () => unicast.setMulticastInterface(options.interfaceAddress))
         multicastStep('setMulticastTTL 1', () => unicast.setMulticastTTL(1)) // link-local by design: a LAN tool, never routed
         multicastStep('setMulticastLoopback', () => unicast.setMulticastLoopback(true)) // other nodes on this host must hear us
-        group = dgram.createSocket({ type: 'udp4', reuseAddr: true })
+        group = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: RECV_BUFFER_BYTES })
         await bind(group, options.port, 'port')
         const joined = group
         multicastStep(`joining ${options.group} on ${options.interfaceAddress}`, () => joined.addMembership(options.group, options.interfaceAddress))
@@ -57,6 +66,21 @@ export class UdpTransport {
 
   get unicastPort(): number {
     return this.unicastSocket.address().port
+  }
+
+  /** Local ports of our sockets (unicast, and the group port when multicast is on). */
+  get ports(): number[] {
+    return this.groupSocket ? [this.unicastPort, this.options.port] : [this.unicastPort]
+  }
+
+  /** The receive buffer the kernel granted (Linux reports twice the size asked, for its bookkeeping). */
+  get recvBufferBytes(): number {
+    return this.unicastSocket.getRecvBufferSize()
+  }
+
+  /** Copies handed to the kernel and not yet sent: the shell sheds repair past a backlog. */
+  get backlog(): number {
+    return this.pending
   }
 
   /**

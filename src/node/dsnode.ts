@@ -15,7 +15,12 @@ import { PROTOCOL_VERSION } from '../wire/constants'
 import type { DsnNodeApi, RestoreReport } from './api'
 import { loadPinned, nextIncarnation, savePinned } from './credentials'
 import type { NodeStatus, PeerStatus } from './events'
+import { HealthMonitor, type HealthSample } from './health-monitor'
 import { restoreOwnState, StateSaver } from './own-state-file'
+
+/** Datagrams handed to the kernel and not yet sent, past which repair datagrams are shed: a
+ * backlog this long means the host cannot send what it has, and fresh writes matter more. */
+const SEND_QUEUE_SHED_REPAIR = 256
 
 const systemRandom: RandomSource = { next: Math.random, bytes: (n) => new Uint8Array(randomBytes(n)) }
 
@@ -32,6 +37,7 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
   private stopping: Promise<void> | null = null
   private mdns: MdnsDiscovery | null = null
   private saver: StateSaver | null = null
+  private health: HealthMonitor | null = null
   restored: RestoreReport | undefined
 
   private constructor(
@@ -71,6 +77,8 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
       node.saver = new StateSaver(engine, config.persistPath, config.persistIntervalMs, (err) => node?.emitError(err))
     }
     if (config.mdns) await node.startMdns(transport.unicastPort)
+    node.health = new HealthMonitor(transport.ports, () => engine.counters.get('bytes-received'), (sample) => node?.onHealth(sample))
+    node.health.start()
     node.pump()
     return node
   }
@@ -151,6 +159,7 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
   }
 
   private async shutdown(): Promise<void> {
+    this.health?.stop()
     this.saver?.flush()
     this.engine.stop(performance.now())
     this.pump()
@@ -181,6 +190,13 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
     this.mdns = mdns
   }
 
+  /** What the process suffered (loop lag, kernel drops, receive backlog): counted, and told to the engine's local health. */
+  private onHealth(sample: HealthSample): void {
+    if (sample.kernelDrops > 0) this.engine.counters.add('kernel-drops', sample.kernelDrops)
+    this.engine.noteHealth(sample, performance.now())
+    this.schedule()
+  }
+
   private onDatagram(bytes: Uint8Array, from: string, via: 'multicast' | 'unicast'): void {
     this.engine.receive(bytes, from, via, performance.now())
     this.schedule()
@@ -202,7 +218,14 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
     const { outgoing, events } = this.engine.take()
     const transport = this.transport
     if (transport) {
-      for (const out of outgoing) transport.send(out, this.onSendError)
+      // Fresh data first, repair after it; and when the kernel has not taken what we queued
+      // before, repair is shed (the receivers' NACKs come again) rather than delaying writes.
+      const fresh = outgoing.filter((o) => !o.repair)
+      const repair = outgoing.filter((o) => o.repair)
+      const shed = transport.backlog > SEND_QUEUE_SHED_REPAIR
+      if (shed && repair.length > 0) this.engine.counters.add('repair-shed', repair.length)
+      for (const out of fresh) transport.send(out, this.onSendError)
+      if (!shed) for (const out of repair) transport.send(out, this.onSendError)
     }
     for (const e of events) {
       if (e.type === 'pin') this.persistPins()

@@ -53,7 +53,14 @@ t.test('20 nodes, 30% loss, 10% duplicates, 3 ms jitter: all converge', async (t
     }
   }
   t.same(wrong, [], "every node holds each origin's last written values, and nothing deleted")
-  t.equal(nodes.filter((n) => n.eventsOf('peer-down').length > 0).length, 0, 'no node was ever declared down')
+  // At 30% loss a heartbeat and every probe answer of the 0.75 s before the timeout can all be
+  // lost (main and this branch: 53 and 67 such timeouts over 12 seeds x 17 s), so a live node may
+  // be declared down. What must hold: it comes back in the same incarnation with its replica
+  // kept (no snapshot, nothing lost), and nobody is down at the end.
+  const downs = nodes.flatMap((n) => n.eventsOf('peer-down'))
+  t.ok(downs.every((e) => e.event.reason === 'timeout'), 'no other reason for a peer-down')
+  t.equal(total(nodes, 'peers-revived'), downs.length, `each of the ${downs.length} timeouts of a live node came back with its replica`)
+  t.ok(nodes.every((n) => n.engine.livePeers().length === NODES - 1), 'everyone up at the end')
   const counters = ['datagrams-sent', 'datagrams-received', 'nacks-sent', 'nacks-suppressed', 'nacks-overheard', 'resends', 'resends-suppressed', 'snapshots-sent']
   t.comment(`totals: ${counters.map((c) => `${c}=${total(nodes, c)}`).join(' ')}`)
   t.comment(`drops: ${JSON.stringify(dropTable(nodes))}`)

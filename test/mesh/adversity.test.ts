@@ -43,12 +43,18 @@ t.test('kill -9 is noticed within the peer timeout; a restart is a new incarnati
   await victim.request({ op: 'set', key: 'old', value: 'before crash' })
   await Promise.all(agents.slice(0, 4).map((a) => a.waitValue('node4', 'old', 'before crash')))
   const firstIncarnation = Number((await victim.status()).incarnation)
+  // Local health (docs/PROTOCOL.md 11.1): a node whose own loop lagged may stretch the timeout
+  // up to 5 x; one that did not reports the kill within the plain timeout (+ scheduling slack).
+  const kept = async () => Promise.all(agents.slice(0, 4).map(async (a) => (await a.status()).counters['peers-kept.local-health'] ?? 0))
+  const keptBefore = await kept()
   const killedAt = Date.now()
   await victim.kill()
-  const downs = await Promise.all(agents.slice(0, 4).map((a) => a.waitFor((e) => e.ev === 'peer-down' && e.nodeId === 'node4', 5000)))
-  const noticed = Math.max(...downs.map((d) => d.t as number)) - killedAt
+  const downs = await Promise.all(agents.slice(0, 4).map((a) => a.waitFor((e) => e.ev === 'peer-down' && e.nodeId === 'node4', 5 * 2000 + 600)))
+  const keptAfter = await kept()
   t.ok(downs.every((d) => d.reason === 'timeout'), 'reported as a timeout')
-  t.ok(noticed < 2600, `every node reported the kill within ${Math.round(noticed)} ms (timeout 2000 ms)`)
+  const late = downs.map((d, i) => ({ ms: Math.round((d.t as number) - killedAt), stretched: keptAfter[i] > keptBefore[i] }))
+    .filter((x) => x.ms >= (x.stretched ? 5 * 2000 : 2000) + 600)
+  t.same(late, [], `every node reported the kill within 2600 ms, or 10600 ms if its own loop lagged: ${downs.map((d, i) => `${Math.round((d.t as number) - killedAt)}${keptAfter[i] > keptBefore[i] ? ' (stretched)' : ''}`).join(', ')} ms`)
   for (const a of agents.slice(0, 4)) t.same((await a.request({ op: 'state', node: 'node4' })).state, null, `${a.nodeId} dropped the dead node's state`)
 
   const reborn = await MeshAgent.start(lab, 4, { nodeId: 'node4' })

@@ -29,6 +29,8 @@ export class MeshAgent {
     const child = lab.spawn(host, process.execPath, tsxArgs(MESH_AGENT, JSON.stringify(full)), { cwd: REPO_ROOT, env: childEnv() })
     const agent = new MeshAgent(host, child, new LineLog(child.stdout, `mesh h${host}`), new LineLog(child.stderr, `mesh h${host} stderr`))
     child.stdout.on('data', () => undefined)
+    // EPIPE when a request was written just as the child was killed: the request fails on exit.
+    child.stdin.on('error', () => undefined)
     agent.out.waitFor(() => false, 24 * 3600_000).catch(() => undefined)
     agent.listen()
     const ready = await agent.waitFor((e) => e.ev === 'ready' || e.ev === 'start-failed', timeoutMs).catch((err: Error) => {
@@ -95,6 +97,8 @@ export class MeshAgent {
   }
 
   async request(req: Record<string, unknown>, timeoutMs = 15_000): Promise<AgentEvent> {
+    // A request racing a kill -9 must fail here, not as an EPIPE on the dead child's stdin.
+    if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`h${this.host} ${this.nodeId} has exited`)
     const id = this.nextId++
     this.child.stdin.write(JSON.stringify({ ...req, id }) + '\n')
     const reply = await this.waitFor((e) => e.ev === 'reply' && e.id === id, timeoutMs, `reply to ${String(req.op)}`)

@@ -29,6 +29,8 @@ export class SimNode {
   engine: Engine
   readonly events: EngineEvent[] = []
   alive = true
+  /** A starved process: until this time it runs no timer and reads no datagram (they queue). */
+  stalledUntil = -Infinity
   /** Every datagram this node sent, as the origin: for captures and counting. */
   readonly sent: Uint8Array[] = []
 
@@ -100,6 +102,15 @@ export class SimNetwork {
     return n
   }
 
+  /**
+   * The node's process is starved for `ms` (a busy CPU, an SD card stall): nothing runs, the
+   * datagrams sent to it queue as in a kernel buffer. When it resumes, its overdue timer runs
+   * first and the queued datagrams after, as in Node's event loop (timers phase before poll).
+   */
+  stall(node: SimNode, ms: number): void {
+    node.stalledUntil = this.now + ms
+  }
+
   /** kill -9: the node stops sending and receiving, with no goodbye. */
   kill(node: SimNode): void {
     node.alive = false
@@ -167,20 +178,36 @@ export class SimNetwork {
 
   private nextTime(): number {
     let t = this.queue.length > 0 ? this.queue[0].at : Infinity
-    for (const n of this.nodes) if (n.alive) t = Math.min(t, Math.max(this.now, n.engine.nextDeadline()))
+    for (const n of this.nodes) if (n.alive) t = Math.min(t, Math.max(this.now, n.stalledUntil, n.engine.nextDeadline()))
     return t
   }
 
   private step(): void {
+    // A node whose stall ends now runs its overdue timer before it reads its queue.
+    for (const n of this.nodes) {
+      if (n.alive && n.stalledUntil <= this.now && n.stalledUntil > -Infinity) {
+        n.stalledUntil = -Infinity
+        if (n.engine.nextDeadline() <= this.now) {
+          n.engine.tick(this.now)
+          this.drain(n)
+        }
+      }
+    }
+    const held: Delivery[] = []
     while (this.queue.length > 0 && this.queue[0].at <= this.now) {
       const d = this.pop()
       if (!d.to.alive) continue
+      if (d.to.stalledUntil > this.now) {
+        held.push({ ...d, at: d.to.stalledUntil })
+        continue
+      }
       this.onDeliver?.({ from: d.from, to: d.to.address, bytes: d.bytes })
       d.to.engine.receive(d.bytes, d.from, d.via, this.now)
       this.drain(d.to)
     }
+    for (const d of held) this.push(d)
     for (const n of this.nodes) {
-      if (n.alive && n.engine.nextDeadline() <= this.now) {
+      if (n.alive && n.stalledUntil <= this.now && n.engine.nextDeadline() <= this.now) {
         n.engine.tick(this.now)
         this.drain(n)
       }

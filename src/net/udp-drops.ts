@@ -1,0 +1,69 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
+
+/** What the kernel says about some of our UDP sockets. */
+export interface KernelUdpStats {
+  /** Datagrams dropped because the receive buffer was full (the `drops` column), summed. */
+  drops: number
+  /** Bytes waiting in the receive queues, summed. */
+  rxQueueBytes: number
+}
+
+/**
+ * Parses /proc/net/udp (or udp6): sums `drops` and `rx_queue` over the sockets whose inode is
+ * in `inodes` and whose local port is in `ports`. Both filters, because on one host several
+ * nodes share the group port (SO_REUSEADDR) and one process may hold other nodes' sockets.
+ */
+export function parseProcNetUdp(text: string, inodes: ReadonlySet<string>, ports: ReadonlySet<number>): KernelUdpStats {
+  const stats: KernelUdpStats = { drops: 0, rxQueueBytes: 0 }
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/)
+    // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+    if (f.length < 13) continue
+    const port = parseInt(f[1].split(':')[1] ?? '', 16)
+    if (!ports.has(port) || !inodes.has(f[9])) continue
+    stats.rxQueueBytes += parseInt(f[4].split(':')[1] ?? '0', 16) || 0
+    stats.drops += Number(f[12]) || 0
+  }
+  return stats
+}
+
+/** Inodes of this process's sockets, from /proc/self/fd; empty where /proc is missing. */
+export function ownSocketInodes(): Set<string> {
+  const inodes = new Set<string>()
+  try {
+    for (const fd of readdirSync('/proc/self/fd')) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))
+        if (m) inodes.add(m[1])
+      } catch {
+        // The fd closed while we listed them.
+      }
+    }
+  } catch {
+    // Not Linux: no kernel counters, the counter stays 0.
+  }
+  return inodes
+}
+
+/**
+ * Reads the kernel's receive-buffer drops and queue for our sockets (Linux /proc/net/udp). The
+ * inodes are looked up once per `refresh()`: sockets do not change while the node runs.
+ */
+export class KernelUdpCounter {
+  private inodes = new Set<string>()
+
+  constructor(private readonly ports: ReadonlySet<number>, private readonly path = '/proc/net/udp') {}
+
+  refresh(): void {
+    this.inodes = ownSocketInodes()
+  }
+
+  read(): KernelUdpStats | null {
+    if (this.inodes.size === 0) return null
+    try {
+      return parseProcNetUdp(readFileSync(this.path, 'utf8'), this.inodes, this.ports)
+    } catch {
+      return null
+    }
+  }
+}
