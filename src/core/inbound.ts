@@ -101,8 +101,15 @@ export class Inbound {
     }
     // Counted once the AEAD opened it, before the proof and replay checks: a datagram whose MACs
     // are not for us yet, or a multicast copy that lost the race to its unicast twin, still
-    // shows that multicast reaches us (docs/PROTOCOL.md 13.2).
-    if (via === 'multicast' && peer) this.engine.reach.heardMulticast(frame.origin, frame.incarnation, frame.packet)
+    // shows that multicast reaches us (docs/PROTOCOL.md 13.2). Only near the origin's proven
+    // packets of its current incarnation: one forged datagram with a huge incarnation or packet
+    // number would otherwise reset the count and zero the origin's reported delivery for good.
+    // The first datagrams of a new incarnation are counted below, once the window took them.
+    let countedMulticast = false
+    if (via === 'multicast' && peer && peer.window.plausible(frame.incarnation, frame.packet)) {
+      this.engine.reach.heardMulticast(frame.origin, frame.incarnation, frame.packet)
+      countedMulticast = true
+    }
     if (!authentic && frame.type !== MessageType.Heartbeat && frame.type !== MessageType.Nack && frame.type !== MessageType.Ping) {
       return counters.drop('unsigned')
     }
@@ -127,6 +134,7 @@ export class Inbound {
     }
     const known = peer as Peer
     known.window.accept(frame.incarnation, frame.packet, authentic)
+    if (via === 'multicast' && !countedMulticast) this.engine.reach.heardMulticast(frame.origin, frame.incarnation, frame.packet)
     if (frame.type === MessageType.Goodbye) {
       if (current) this.engine.membership.down(known, 'goodbye')
       else counters.add('ignored.goodbye-stale')

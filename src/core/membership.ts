@@ -106,6 +106,8 @@ export class Membership {
       // It was only slow (we timed it out, it never restarted): its replica is still right up
       // to where it stopped, and the gap is repaired like any loss.
       peer.replica = parked
+      // Its NACK timer is from before it was parked: afterFrame() arms a fresh one.
+      parked.nackAt = null
       this.counters.add('peers-revived')
     } else {
       peer.originSeq = 0
@@ -114,6 +116,9 @@ export class Membership {
     }
     peer.incarnation = incarnation
     peer.address = from
+    // Heard now (heard() follows): a deadline computed from the old lastHeardAt would lie in the
+    // past, and the engine would take that for its own timer firing late (local health).
+    peer.lastHeardAt = now
     this.live++
     this.counters.add('peers-up')
     this.hooks.emit({ type: 'peer-up', event: { nodeId: peer.nodeId, incarnation, address: from } })

@@ -29,6 +29,11 @@ export class ReplayWindow {
     return 'fresh'
   }
 
+  /** Of the incarnation we follow and near its packets: worth counting before any proof. */
+  plausible(incarnation: number, packet: number): boolean {
+    return incarnation === this.incarnation && packet <= this.highest + UNSIGNED_LEAD && packet + WINDOW > this.highest
+  }
+
   /** Records a packet once it was authenticated; call only after `check` said fresh. */
   accept(incarnation: number, packet: number, signed: boolean): void {
     if (!signed) {

@@ -18,7 +18,9 @@ t.test('one executable file with a shebang, under 150 KB', async (t) => {
   // the rest keeps its budget.
   const LAZY_ALLOWANCE = (240 + 28) * 1024
   const total = statSync(bundle).size
-  t.ok(total <= 180 * 1024 + LAZY_ALLOWANCE, `${total} bytes: no accidental growth (scripts/build.mjs --analyze says who takes what)`)
+  // 180 -> 196 KiB on 2026-12-02: per-peer path choice and receiver reports (issue 9), local
+  // health, repair budgets and kernel-drop counting (issue 13) added ~14 KB of core, on purpose.
+  t.ok(total <= 196 * 1024 + LAZY_ALLOWANCE, `${total} bytes: no accidental growth (scripts/build.mjs --analyze says who takes what)`)
   const size = total - LAZY_ALLOWANCE
   // The issue's budget. Over it today by the dependencies (cbor-x 30 KB, dns-packet 29 KB,
   // @noble/ciphers 11 KB): marked todo, so it shows in every run without failing CI.

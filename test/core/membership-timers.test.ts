@@ -81,3 +81,15 @@ t.test('a probe timer at lastPingedAt + interval fires, even where floating poin
   t.same(probes, ['p0'], 'the probe went out')
   t.ok(membership.nextDeadline() > now, `the next deadline moved on (${membership.nextDeadline()})`)
 })
+
+t.test('a peer coming back up puts no deadline in the past (local health would read it as our own lag)', async (t) => {
+  const { config, membership, peers } = setup(1)
+  const [peer] = peers
+  membership.down(peer, 'goodbye')
+  membership.tick(config.heartbeatIntervalMs * TIMERS.probeAfterIntervals)
+  t.equal(membership.nextDeadline(), Infinity, 'no live peer, no timer')
+  const back = 6000
+  membership.up(peer, 2, peer.address, back)
+  t.ok(membership.nextDeadline() >= back, `next deadline ${membership.nextDeadline()} is not before the moment it came back (${back})`)
+  t.equal(membership.nextDeadline(), back + config.heartbeatIntervalMs * TIMERS.probeAfterIntervals, 'it is the quiet probe of a peer heard just now')
+})
