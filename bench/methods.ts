@@ -4,7 +4,7 @@ export const METHODS = `- **Lab.** N node hosts plus one spare host (the broker 
   IGMP snooping), built by \`test/lab/netns.ts\`. Nothing leaves the machine. Every node is its
   own process (\`bench/agents/node-agent.ts\` under tsx, the mesh-agent protocol of the tests
   plus a few benchmark ops), driven over stdin/stdout; every event is stamped inside the node
-  process with \`performance.timeOrigin + performance.now()\`, one clock for all processes.
+  process with CLOCK_MONOTONIC (\`process.hrtime\`), one clock for all processes.
 - **Systems.** *DSN*: \`DSNode.start({ nodeId, networkKey, credentialDir })\`, every other
   setting at its default (1 s heartbeats, 2 s peer timeout, mDNS on). *Mosquitto*: Debian's
   \`mosquitto\` at its defaults (only \`listener 1883 0.0.0.0\` and \`allow_anonymous true\`, which

@@ -3,7 +3,6 @@
 // a throughput run produces far more than a test, so listeners see them as they arrive.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { resolve } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { childEnv, REPO_ROOT, tsxArgs } from '../../test/lab/agents'
 import type { Lab } from '../../test/lab/netns'
 
@@ -15,7 +14,8 @@ export interface AgentEvent {
   [field: string]: unknown
 }
 
-export const clock = (): number => performance.timeOrigin + performance.now()
+/** CLOCK_MONOTONIC in ms: the agents stamp events with the same clock (see node-agent.ts). */
+export const clock = (): number => Number(process.hrtime.bigint()) / 1e6
 
 type Listener = (e: AgentEvent) => void
 
