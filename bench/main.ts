@@ -99,7 +99,8 @@ async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean):
     await repeated('latency idle', has('latency'), runs, (e) => latencyRun(e.sys, plan.writes, null), (e, r) => {
       const m = (e.result.latencyIdle = { runs: r, median: medianOf(r) }).median
       return `p50 ${ms(m.p50)} p99 ${ms(m.p99)} max ${ms(m.max)} (timeouts ${r.map((x) => x.timeouts).join('+')}); CPU per write: writer ${m.writerCpuUs.toFixed(0)} us, each receiver ${m.receiverCpuUs.toFixed(0)} us` +
-        (Number.isFinite(m.brokerCpuUs) ? `, broker ${m.brokerCpuUs.toFixed(0)} us` : '')
+        (Number.isFinite(m.brokerCpuUs) ? `, broker ${m.brokerCpuUs.toFixed(0)} us` : '') +
+        (Number.isFinite(m.writerSentPerWrite) ? `; datagrams per write: writer sent ${m.writerSentPerWrite.toFixed(2)} (+${(m.writerUnicastCopiesPerWrite || 0).toFixed(2)} unicast copies), each receiver got ${m.receiverReceivedPerWrite.toFixed(2)}` : '')
     })
     if (!reduced) {
       const load = { writers: plan.loadWriters, intervalMs: plan.loadIntervalMs }

@@ -136,6 +136,7 @@ export class Sender {
     const bytes = this.sealer.seal(body, signed, signed ? [] : receivers)
     this.counters.add('datagrams-sent')
     this.counters.add('bytes-sent', bytes.length)
+    if (unicast.length > 0) this.counters.add('unicast-copies', unicast.length)
     this.reach.sent(multicast)
     if (this.sealer.lastProof === 'macs') this.counters.add('datagrams-maced')
     this.outbox.push({ bytes, multicast, unicast })
