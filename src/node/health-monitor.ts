@@ -13,8 +13,22 @@ export interface HealthSample {
 
 /** Sampling period: several samples per heartbeat interval, cheap (one /proc read). */
 const SAMPLE_MS = 250
-/** The delay monitor's timer period; its samples include this, so it is subtracted. */
-const RESOLUTION_MS = 10
+/** The delay monitor's timer period; its samples include this, so it is subtracted. Lag
+ * matters from 50 ms (local-health.ts), so 20 ms is fine enough and half the wake-ups of 10. */
+const RESOLUTION_MS = 20
+/** /proc/net/udp is read every this many samples (2 s) while all is well: the kernel walks
+ * every UDP socket of the host to write it, and a bench profile showed it at 4% of a receiver. */
+const KERNEL_EVERY = 8
+/** Loop lag at or above this makes the next samples read the kernel's queue every time. */
+const KERNEL_LAG_MS = 20
+
+/**
+ * Whether sample number `index` reads the kernel's counters: every KERNEL_EVERY-th, and every
+ * one while the loop lags or the last read found bytes queued or datagrams dropped.
+ */
+export function kernelReadDue(index: number, loopLagMs: number, lastFoundTrouble: boolean): boolean {
+  return lastFoundTrouble || loopLagMs >= KERNEL_LAG_MS || index % KERNEL_EVERY === 0
+}
 
 /**
  * Measures, in the shell, what the sans-IO core cannot see: how late the event loop runs
@@ -26,6 +40,8 @@ export class HealthMonitor {
   private readonly kernel: KernelUdpCounter
   private timer: NodeJS.Timeout | null = null
   private lastDrops: number | null = null
+  private samples = 0
+  private kernelTrouble = false
 
   constructor(ports: number[], private readonly bytesReceived: () => number, private readonly onSample: (s: HealthSample) => void) {
     this.kernel = new KernelUdpCounter(new Set(ports))
@@ -45,7 +61,7 @@ export class HealthMonitor {
       lastAt = now
       const loopLagMs = Math.max(0, this.histogram.max / 1e6 - RESOLUTION_MS)
       this.histogram.reset()
-      const kernel = this.kernel.read()
+      const kernel = kernelReadDue(++this.samples, loopLagMs, this.kernelTrouble) ? this.kernel.read() : null
       let kernelDrops = 0
       let receiveBacklogMs = 0
       if (kernel) {
@@ -55,6 +71,7 @@ export class HealthMonitor {
         // waiting, the whole window was a stall.
         // Capped at 10 s: a nearly stalled window makes the rate tiny and the quotient absurd.
         if (kernel.rxQueueBytes > 0) receiveBacklogMs = rate > 0 ? Math.min(10_000, kernel.rxQueueBytes / rate) : SAMPLE_MS
+        this.kernelTrouble = kernelDrops > 0 || kernel.rxQueueBytes > 0
       }
       this.onSample({ loopLagMs, kernelDrops, receiveBacklogMs })
     }, SAMPLE_MS)

@@ -1,6 +1,6 @@
 // The shell's health sampler: a blocked event loop shows up as lag in the next sample.
 import t from 'tap'
-import { HealthMonitor, type HealthSample } from '../../src/node/health-monitor'
+import { HealthMonitor, kernelReadDue, type HealthSample } from '../../src/node/health-monitor'
 
 t.test('a 300 ms block of the event loop is reported as loop lag', async (t) => {
   const samples: HealthSample[] = []
@@ -32,4 +32,12 @@ t.test('a 300 ms block of the event loop is reported as loop lag', async (t) => 
   const worst = Math.max(...samples.slice(1).map((s) => s.loopLagMs))
   t.ok(worst >= 200, `worst loop lag ${Math.round(worst)} ms`)
   t.ok(samples.every((s) => s.kernelDrops === 0 && s.receiveBacklogMs === 0), 'no sockets of ours: nothing from the kernel')
+})
+
+t.test('the kernel is read every 8th sample while all is well, every sample in trouble', async (t) => {
+  const quiet = Array.from({ length: 16 }, (_, i) => i + 1).filter((i) => kernelReadDue(i, 0, false))
+  t.same(quiet, [8, 16], 'every 2 s when quiet')
+  t.ok(kernelReadDue(3, 25, false), 'loop lag of 25 ms reads at once')
+  t.notOk(kernelReadDue(3, 10, false), 'lag below 20 ms does not')
+  t.ok(kernelReadDue(3, 0, true), 'bytes queued or drops at the last read: read again')
 })
