@@ -30,10 +30,26 @@ export function kernelReadDue(index: number, loopLagMs: number, lastFoundTrouble
   return lastFoundTrouble || loopLagMs >= KERNEL_LAG_MS || index % KERNEL_EVERY === 0
 }
 
+/** The sampler's own lateness is the loop lag while the loop is calm (no cost: it fires anyway).
+ * From this lateness or this event-loop utilisation on, the fine delay monitor runs too... */
+const FINE_FROM_LAG_MS = 20
+const FINE_FROM_UTILISATION = 0.5
+/** ...until this many calm windows in a row (2 s). At 20 ms resolution the monitor's timer costs
+ * ~6 ms of CPU a second on this host, more than everything else an idle node does. */
+const FINE_CALM_WINDOWS = 8
+
+/** Whether the fine monitor should run after a window; `calm` counts calm windows in a row. */
+export function fineMonitorWanted(active: boolean, lagMs: number, utilisation: number, calm: number): boolean {
+  if (lagMs >= FINE_FROM_LAG_MS || utilisation >= FINE_FROM_UTILISATION) return true
+  return active && calm < FINE_CALM_WINDOWS
+}
+
 /**
- * Measures, in the shell, what the sans-IO core cannot see: how late the event loop runs
- * (node:perf_hooks monitorEventLoopDelay) and what the kernel dropped or holds for our
- * sockets (/proc/net/udp). Feeds one number per source to the engine every SAMPLE_MS.
+ * Measures, in the shell, what the sans-IO core cannot see: how late the event loop runs and
+ * what the kernel dropped or holds for our sockets (/proc/net/udp). Feeds one number per
+ * source to the engine every SAMPLE_MS. Loop lag is the sampler's own lateness while the loop
+ * is calm, and node:perf_hooks monitorEventLoopDelay (finer: it sees blocks between samples)
+ * while it is busy or late.
  */
 export class HealthMonitor {
   private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
@@ -42,25 +58,36 @@ export class HealthMonitor {
   private lastDrops: number | null = null
   private samples = 0
   private kernelTrouble = false
+  private fine = false
+  private calmWindows = 0
 
   constructor(ports: number[], private readonly bytesReceived: () => number, private readonly onSample: (s: HealthSample) => void) {
     this.kernel = new KernelUdpCounter(new Set(ports))
   }
 
+  /** True while the fine delay monitor runs. */
+  get fineActive(): boolean {
+    return this.fine
+  }
+
   start(): void {
     this.kernel.refresh()
-    this.histogram.enable()
     let lastBytes = this.bytesReceived()
     let lastAt = performance.now()
-    this.timer = setInterval(() => {
+    let lastElu = performance.eventLoopUtilization()
+    const sample = (): void => {
       const now = performance.now()
+      const lateMs = Math.max(0, now - lastAt - SAMPLE_MS)
+      const elu = performance.eventLoopUtilization()
+      const utilisation = performance.eventLoopUtilization(elu, lastElu).utilization
+      lastElu = elu
       const bytes = this.bytesReceived()
       // Bytes per ms handled over the window: how fast we drain what the kernel queued.
       const rate = (bytes - lastBytes) / Math.max(1, now - lastAt)
       lastBytes = bytes
       lastAt = now
-      const loopLagMs = Math.max(0, this.histogram.max / 1e6 - RESOLUTION_MS)
-      this.histogram.reset()
+      const loopLagMs = Math.max(lateMs, this.fine ? this.histogram.max / 1e6 - RESOLUTION_MS : 0)
+      this.steerFine(loopLagMs, utilisation)
       const kernel = kernelReadDue(++this.samples, loopLagMs, this.kernelTrouble) ? this.kernel.read() : null
       let kernelDrops = 0
       let receiveBacklogMs = 0
@@ -74,13 +101,32 @@ export class HealthMonitor {
         this.kernelTrouble = kernelDrops > 0 || kernel.rxQueueBytes > 0
       }
       this.onSample({ loopLagMs, kernelDrops, receiveBacklogMs })
-    }, SAMPLE_MS)
-    this.timer.unref()
+      this.arm(sample)
+    }
+    this.arm(sample)
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer)
+    if (this.timer) clearTimeout(this.timer)
     this.timer = null
     this.histogram.disable()
+    this.fine = false
+  }
+
+  /** One timer per window, re-armed from when it ran: its lateness is the coarse lag. */
+  private arm(sample: () => void): void {
+    this.timer = setTimeout(sample, SAMPLE_MS)
+    this.timer.unref()
+  }
+
+  private steerFine(lagMs: number, utilisation: number): void {
+    const calm = lagMs < FINE_FROM_LAG_MS && utilisation < FINE_FROM_UTILISATION
+    this.calmWindows = calm ? this.calmWindows + 1 : 0
+    const wanted = fineMonitorWanted(this.fine, lagMs, utilisation, this.calmWindows)
+    if (this.fine) this.histogram.reset()
+    if (wanted === this.fine) return
+    this.fine = wanted
+    if (wanted) this.histogram.enable()
+    else this.histogram.disable()
   }
 }
