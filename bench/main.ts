@@ -157,7 +157,7 @@ async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean):
     }
     await section('footprint', has('footprint'), async (e) => {
       const f = (e.result.footprint = await footprintRun(e.sys, plan.footprintKeys, plan.footprintIdleMs))
-      say(`  footprint, ${e.result.label}: RSS ${f.rssMB.toFixed(1)} MB (tsx base ${f.tsxBaseMB.toFixed(1)}), CPU ${f.cpuPercent.toFixed(2)}% per node` +
+      say(`  footprint, ${e.result.label}: RSS ${f.rssMB.toFixed(1)} MB (agent alone ${f.tsxBaseMB.toFixed(1)}), CPU ${f.cpuPercent.toFixed(2)}% per node` +
         (f.brokerRssMB !== undefined ? `; broker ${f.brokerRssMB.toFixed(1)} MB, ${f.brokerCpuPercent?.toFixed(2)}%` : ''))
     })
     for (const e of entries) {

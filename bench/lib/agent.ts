@@ -58,7 +58,9 @@ export class BenchAgent {
   }
 
   static async start(lab: Lab, host: number, options: Record<string, unknown> & { nodeId: string }, start: StartOptions = {}): Promise<BenchAgent> {
-    const args = [...(start.nodeFlags ?? []), ...tsxArgs(NODE_AGENT, JSON.stringify(options))]
+    // scripts/bench.mjs bundles the agent (plain node, as on a board); tsx where run without it.
+    const bundle = process.env.DSN_BENCH_AGENT_BUNDLE
+    const args = [...(start.nodeFlags ?? []), ...(bundle ? [bundle, JSON.stringify(options)] : tsxArgs(NODE_AGENT, JSON.stringify(options)))]
     const child = lab.spawn(host, process.execPath, args, { cwd: REPO_ROOT, env: childEnv() })
     const agent = new BenchAgent(host, options.nodeId, child)
     if (start.listen) agent.on(start.listen)
