@@ -37,6 +37,7 @@ export class Sender {
   /** A peer came up, went down or was keyed: the MAC receivers are rebuilt before the next send. */
   peersChanged(): void {
     this.macReceivers.changed()
+    this.unicast.peersChanged()
   }
 
   /** Nothing is queued after this (the goodbye is the last datagram). */
@@ -55,7 +56,7 @@ export class Sender {
     return out
   }
 
-  groupTargets(now: number, extra?: Address, probe = false): Address[] {
+  groupTargets(now: number, extra?: Address, probe = false): readonly Address[] {
     return this.unicast.forGroup(now, this.peers.values(), extra, probe)
   }
 
@@ -129,7 +130,7 @@ export class Sender {
     this.send(body, proof, this.config.multicast, this.groupTargets(now, extra, probe), this.macReceivers.keyed)
   }
 
-  private send(body: FrameBody, proof: Proof, multicast: boolean, unicast: Address[], receivers: readonly PairKey[]): void {
+  private send(body: FrameBody, proof: Proof, multicast: boolean, unicast: readonly Address[], receivers: readonly PairKey[]): void {
     if (this.stopped || (!multicast && unicast.length === 0)) return
     let signed = proof === 'signed'
     if (proof === 'authentic' && (receivers.length === 0 || this.unkeyedLiveFor(receivers) > 0)) signed = true
