@@ -60,6 +60,7 @@ export class HealthMonitor {
   private kernelTrouble = false
   private fine = false
   private calmWindows = 0
+  private running = false
 
   constructor(ports: number[], private readonly bytesReceived: () => number, private readonly onSample: (s: HealthSample) => void) {
     this.kernel = new KernelUdpCounter(new Set(ports))
@@ -71,6 +72,7 @@ export class HealthMonitor {
   }
 
   start(): void {
+    this.running = true
     this.kernel.refresh()
     let lastBytes = this.bytesReceived()
     let lastAt = performance.now()
@@ -107,6 +109,7 @@ export class HealthMonitor {
   }
 
   stop(): void {
+    this.running = false
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     this.histogram.disable()
@@ -115,6 +118,8 @@ export class HealthMonitor {
 
   /** One timer per window, re-armed from when it ran: its lateness is the coarse lag. */
   private arm(sample: () => void): void {
+    // A sample that stopped the node (through onSample) must not start the next window.
+    if (!this.running) return
     this.timer = setTimeout(sample, SAMPLE_MS)
     this.timer.unref()
   }
