@@ -160,7 +160,8 @@ async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean):
         const r = []
         for (let i = 0; i < plan.killReps; i++) r.push(await killRun(e.sys))
         const m = (e.result.kill = { runs: r, median: medianOf(r.map((x) => ({ downAtAllMs: x.downAtAllMs, firstDownMs: x.firstDownMs }))) }).median
-        say(`  kill -9, ${e.result.label}: down at all after ${ms(m.downAtAllMs)} (first ${ms(m.firstDownMs)}; reasons ${[...new Set(r.flatMap((x) => x.reasons))].join(',')})`)
+        const lags = r.map((x) => Object.entries(x.lagSamples).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(' ') || 'none').join('; ')
+        say(`  kill -9, ${e.result.label}: down at all after ${ms(m.downAtAllMs)} (first ${ms(m.firstDownMs)}; reasons ${[...new Set(r.flatMap((x) => x.reasons))].join(',')}); lag samples on the others per run: ${lags}`)
       })
     }
     await section('footprint', has('footprint'), async (e) => {

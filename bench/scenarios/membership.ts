@@ -19,6 +19,19 @@ export interface KillRun {
   downAtAllMs: number
   firstDownMs: number
   reasons: string[]
+  /** Lag samples above healthy (local health) on the other nodes during the run, by source: what stretched their timeouts. */
+  lagSamples: Record<string, number>
+}
+
+const LAG_COUNTERS = ['health.lag-loop', 'health.lag-receive', 'health.lag-timer', 'peers-kept.local-health']
+
+async function countersOf(agents: BenchAgent[]): Promise<Record<string, number>> {
+  const sum: Record<string, number> = {}
+  for (const a of agents) {
+    const status = (await a.request({ op: 'status' })).status as { counters?: Record<string, number> } | undefined
+    for (const name of LAG_COUNTERS) sum[name] = (sum[name] ?? 0) + (status?.counters?.[name] ?? 0)
+  }
+  return sum
 }
 
 function collect(agents: BenchAgent[], test: (e: AgentEvent) => boolean, timeoutMs: number): Promise<number[]> {
@@ -63,13 +76,16 @@ export async function killRun(sys: System): Promise<KillRun> {
       }),
     ),
   )
+  const before = await countersOf(others)
   const tKill = clock()
   await victim.kill()
   const times = await down
+  const after = await countersOf(others)
+  const lagSamples = Object.fromEntries(LAG_COUNTERS.map((n) => [n, after[n] - before[n]]))
   // Back for the next repetition: same id and identity, a new incarnation.
   const restarted = await BenchAgent.start(sys.ctx.lab, victim.host, sys.agentOptions(victim.host, victim.nodeId), { timeoutMs: 120_000 })
   sys.agents[victimIndex] = restarted
   await allUp(sys.agents, sys.ids, 30_000)
   await sleep(500)
-  return { downAtAllMs: Math.max(...times) - tKill, firstDownMs: Math.min(...times) - tKill, reasons: [...new Set(reasons)] }
+  return { downAtAllMs: Math.max(...times) - tKill, firstDownMs: Math.min(...times) - tKill, reasons: [...new Set(reasons)], lagSamples }
 }

@@ -257,15 +257,15 @@ export class Engine {
    * takes to drain, datagrams the kernel dropped. Our own starvation, not our peers' silence.
    */
   noteHealth(sample: { loopLagMs: number; receiveBacklogMs: number; kernelDrops: number }, now: number): void {
-    this.health.noteLag('loop', sample.loopLagMs, now)
-    this.health.noteLag('receive', sample.receiveBacklogMs, now)
+    if (this.health.noteLag('loop', sample.loopLagMs, now)) this.counters.add('health.lag-loop')
+    if (this.health.noteLag('receive', sample.receiveBacklogMs, now)) this.counters.add('health.lag-receive')
     this.counters.add('health.samples')
   }
 
   tick(now: number): void {
     if (this.stopped) return
     // A timer that fires late means our loop was busy: the silence of peers since is partly ours.
-    this.health.noteTick(this.timerDeadline(), now)
+    if (this.health.noteTick(this.timerDeadline(), now)) this.counters.add('health.lag-timer')
     this.flush(now)
     const due = this.heartbeats.due(now)
     if (due) {

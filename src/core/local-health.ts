@@ -22,20 +22,24 @@ export class LocalHealth {
   /** Samples per source, for the counters. */
   readonly samples: Record<LagSource, number> = { loop: 0, timer: 0, receive: 0 }
 
-  /** A lag of `lagMs` ending at `now`: raises the remembered lag if it is larger than what is left of it. */
-  noteLag(source: LagSource, lagMs: number, now: number): void {
-    if (!(lagMs > HEALTH.healthyLagMs)) return
+  /**
+   * A lag of `lagMs` ending at `now`: raises the remembered lag if it is larger than what is
+   * left of it. True when it was more than healthy (the caller counts it).
+   */
+  noteLag(source: LagSource, lagMs: number, now: number): boolean {
+    if (!(lagMs > HEALTH.healthyLagMs)) return false
     this.samples[source]++
     if (lagMs > this.lag(now)) {
       this.peakLagMs = lagMs
       this.peakAt = now
     }
+    return true
   }
 
   /** The engine asked to run at `deadline` and runs at `now`: lateness beyond lateTimerMs is lag. */
-  noteTick(deadline: number, now: number): void {
+  noteTick(deadline: number, now: number): boolean {
     const late = now - deadline
-    if (late > HEALTH.lateTimerMs) this.noteLag('timer', late, now)
+    return late > HEALTH.lateTimerMs && this.noteLag('timer', late, now)
   }
 
   /** The remembered lag at `now`, decayed. */
