@@ -21,6 +21,24 @@ const RESOLUTION_MS = 20
 const KERNEL_EVERY = 8
 /** Loop lag at or above this makes the next samples read the kernel's queue every time. */
 const KERNEL_LAG_MS = 20
+/**
+ * A receive queue below this is not a backlog: rx_queue counts the kernel's memory per datagram
+ * (~1-2 KiB each, not the payload), and one or two datagrams waiting for the next turn of an idle
+ * loop, over an idle node's receive rate of ~2 B/ms, read as a lag of a second. That false lag
+ * stretched peer timeouts and delayed kill -9 detection at idle (bench, 2026-12-02 16:56).
+ */
+export const RECEIVE_BACKLOG_MIN_BYTES = 64 * 1024
+
+/**
+ * How long a receive queue of `queuedBytes` takes to drain at `bytesPerMs`, the rate we read at
+ * over the last window; 0 below RECEIVE_BACKLOG_MIN_BYTES. Nothing drained (rate 0) with a
+ * backlog waiting means the whole window was a stall; at most 10 s (a nearly stalled window
+ * makes the rate tiny and the quotient absurd).
+ */
+export function receiveBacklogMs(queuedBytes: number, bytesPerMs: number, windowMs: number): number {
+  if (queuedBytes < RECEIVE_BACKLOG_MIN_BYTES) return 0
+  return bytesPerMs > 0 ? Math.min(10_000, queuedBytes / bytesPerMs) : windowMs
+}
 
 /**
  * Whether sample number `index` reads the kernel's counters: every KERNEL_EVERY-th, and every
@@ -92,17 +110,14 @@ export class HealthMonitor {
       this.steerFine(loopLagMs, utilisation)
       const kernel = kernelReadDue(++this.samples, loopLagMs, this.kernelTrouble) ? this.kernel.read() : null
       let kernelDrops = 0
-      let receiveBacklogMs = 0
+      let receiveBacklog = 0
       if (kernel) {
         kernelDrops = this.lastDrops === null ? kernel.drops : Math.max(0, kernel.drops - this.lastDrops)
         this.lastDrops = kernel.drops
-        // A queue we drain at `rate` takes this long; with nothing drained (rate 0) but bytes
-        // waiting, the whole window was a stall.
-        // Capped at 10 s: a nearly stalled window makes the rate tiny and the quotient absurd.
-        if (kernel.rxQueueBytes > 0) receiveBacklogMs = rate > 0 ? Math.min(10_000, kernel.rxQueueBytes / rate) : SAMPLE_MS
-        this.kernelTrouble = kernelDrops > 0 || kernel.rxQueueBytes > 0
+        receiveBacklog = receiveBacklogMs(kernel.rxQueueBytes, rate, SAMPLE_MS)
+        this.kernelTrouble = kernelDrops > 0 || receiveBacklog > 0
       }
-      this.onSample({ loopLagMs, kernelDrops, receiveBacklogMs })
+      this.onSample({ loopLagMs, kernelDrops, receiveBacklogMs: receiveBacklog })
       this.arm(sample)
     }
     this.arm(sample)

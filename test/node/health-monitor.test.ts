@@ -1,6 +1,6 @@
 // The shell's health sampler: a blocked event loop shows up as lag in the next sample.
 import t, { type Test } from 'tap'
-import { fineMonitorWanted, HealthMonitor, kernelReadDue, type HealthSample } from '../../src/node/health-monitor'
+import { fineMonitorWanted, HealthMonitor, kernelReadDue, receiveBacklogMs, RECEIVE_BACKLOG_MIN_BYTES, type HealthSample } from '../../src/node/health-monitor'
 
 function sampled(t: Test): { monitor: HealthMonitor; samples: HealthSample[]; next: () => Promise<void> } {
   const samples: HealthSample[] = []
@@ -78,4 +78,12 @@ t.test('the kernel is read every 8th sample while all is well, every sample in t
   t.ok(kernelReadDue(3, 25, false), 'loop lag of 25 ms reads at once')
   t.notOk(kernelReadDue(3, 10, false), 'lag below 20 ms does not')
   t.ok(kernelReadDue(3, 0, true), 'bytes queued or drops at the last read: read again')
+})
+
+t.test('a datagram or two waiting at an idle node is not a receive backlog', async (t) => {
+  // rx_queue counts ~2 KiB of kernel memory per datagram; an idle node reads ~2 B/ms.
+  t.equal(receiveBacklogMs(2 * 2304, 2, 250), 0, 'two datagrams queued at idle: no lag')
+  t.equal(receiveBacklogMs(RECEIVE_BACKLOG_MIN_BYTES, 64, 250), 1024, 'a real queue: its drain time')
+  t.equal(receiveBacklogMs(4 << 20, 0, 250), 250, 'nothing drained with a queue: the whole window stalled')
+  t.equal(receiveBacklogMs(4 << 20, 1, 250), 10_000, 'at most 10 s')
 })
