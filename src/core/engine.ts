@@ -15,6 +15,7 @@ import { OriginRepair } from './origin-repair'
 import { OutgoingStream, type Sequenced } from './outgoing-stream'
 import { OwnState } from './own-state'
 import { RepairBudget } from './repair-budget'
+import { RepairPath } from './repair-path'
 import type { Peer } from './peer'
 import { Reachability } from './reachability'
 import { Sealer } from './sealer'
@@ -66,6 +67,8 @@ export class Engine {
   readonly random: RandomSource
   /** Our own lag (loop, timers, receive queue): stretches peer timeouts (local-health.ts). */
   readonly health = new LocalHealth()
+  /** Group or point-to-point repair (repair-path.ts). */
+  readonly repairPath = new RepairPath(this.health)
   private readonly inbound: Inbound
   private events: EngineEvent[] = []
   /** A peer came up since we last told unicast peers whom we know. */
@@ -120,11 +123,12 @@ export class Engine {
     }, options.pinned)
     this.sender = new Sender(config, this.counters, this.sealer, this.unicast, this.membership.peers, this.reach)
     this.gapRepair = new GapRepair(config, this.counters, this.random, this.membership, {
-      nack: (peer, ranges, wantSnapshot, now) => this.sender.nack(peer, ranges, wantSnapshot, now),
+      nack: (peer, ranges, wantSnapshot, now) => this.sender.nack(peer, ranges, wantSnapshot, now, this.repairPath.nackDirect(now)),
       lag: (now) => (this.health.isDegraded(now) ? Math.min(HEALTH.maxNackLagWaitMs, this.health.lag(now)) : 0),
     })
     this.originRepair = new OriginRepair(this.counters, this.stream, this.own, {
       sendData: (item, now) => this.sendData(item, now, true),
+      sendDataTo: (item, requester, address) => this.sender.dataTo(item, address, this.membership.peers.get(requester)),
       flush: (now) => this.flush(now),
     }, new RepairBudget(options.now, config.maxPeers))
     this.inbound = new Inbound({
@@ -261,6 +265,7 @@ export class Engine {
   noteHealth(sample: { loopLagMs: number; receiveBacklogMs: number; kernelDrops: number }, now: number): void {
     this.health.noteLag('loop', sample.loopLagMs, now)
     this.health.noteLag('receive', sample.receiveBacklogMs, now)
+    if (sample.kernelDrops > 0) this.repairPath.noteLocalLoss(now)
     this.counters.add('health.samples')
   }
 

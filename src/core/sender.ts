@@ -59,6 +59,13 @@ export class Sender {
     return this.unicast.forGroup(now, this.peers.values(), extra, probe)
   }
 
+  /** A resend for one requester only (point-to-point repair, repair-path.ts): unicast, MACed for it when keyed. */
+  dataTo(item: Sequenced, to: Address, peer: Peer | undefined): void {
+    const queued = this.outbox.length
+    this.send({ type: MessageType.Data, seq: item.seq, index: item.index, count: item.count, chunk: item.chunk }, 'authentic', false, [to], peer?.macOut ? [peer.macOut] : [])
+    if (this.outbox.length > queued) this.outbox[queued].repair = true
+  }
+
   /** `repair`: a resend or snapshot chunk, which the shell sends after fresh data and sheds first. */
   data(item: Sequenced, now: number, repair = false): void {
     const queued = this.outbox.length
@@ -84,9 +91,16 @@ export class Sender {
     this.group({ type: MessageType.Goodbye }, true, now)
   }
 
-  nack(peer: Peer, ranges: Array<[number, number]>, wantSnapshot: boolean, now: number): void {
+  /** `direct`: to the origin alone (our losses are our own, repair-path.ts), not to the group. */
+  nack(peer: Peer, ranges: Array<[number, number]>, wantSnapshot: boolean, now: number, direct = false): void {
     this.counters.add(wantSnapshot ? 'snapshot-requests-sent' : 'nacks-sent')
-    this.group({ type: MessageType.Nack, target: peer.nodeId, targetIncarnation: peer.incarnation, ranges, wantSnapshot }, false, now, peer.address)
+    const body: FrameBody = { type: MessageType.Nack, target: peer.nodeId, targetIncarnation: peer.incarnation, ranges, wantSnapshot }
+    if (direct) {
+      this.counters.add('nacks-direct')
+      this.send(body, 'cheap', false, [peer.address], peer.macOut ? [peer.macOut] : [])
+      return
+    }
+    this.group(body, false, now, peer.address)
   }
 
   ping(target: string, address: Address | undefined, now: number): void {
