@@ -32,8 +32,8 @@ export interface InboundParts {
   readonly reach: Reachability
   emit(event: EngineEvent): void
   addCandidate(address: Address, now: number): void
-  /** A PING for us: a signed heartbeat goes out (rate-limited by the heartbeat schedule). */
-  answerPing(from: Address, now: number): void
+  /** A PING for us: a signed heartbeat goes out (rate-limited); `pinger`: to that PING's sender alone. */
+  answerPing(from: Address, now: number, pinger?: string): void
 }
 
 /**
@@ -209,7 +209,7 @@ export class Inbound {
     const self = this.engine.config.nodeId
     if (frame.type === MessageType.Nack) {
       if (frame.target === self) {
-        // A NACK that came to us alone asks for a repair to its sender alone (repair-path.ts),
+        // A NACK that came to us alone asks for a repair to its sender alone (point-to-point.ts),
         // where multicast is on: without it every group datagram reaches us by unicast anyway.
         const replyTo = via === 'unicast' && this.engine.config.multicast ? from : undefined
         if (frame.targetIncarnation === this.engine.incarnation) this.engine.originRepair.handleNack(frame.ranges, frame.wantSnapshot, frame.origin, now, replyTo)
@@ -224,7 +224,8 @@ export class Inbound {
         this.engine.counters.add('ignored.nack-unknown-target')
       }
     } else if (frame.type === MessageType.Ping) {
-      if (frame.target === self) this.engine.answerPing(from, now)
+      // One that came to us alone (by unicast, while multicast is on) is answered to its sender alone.
+      if (frame.target === self) this.engine.answerPing(from, now, via === 'unicast' && this.engine.config.multicast ? frame.origin : undefined)
       else {
         const target = this.engine.membership.peers.get(frame.target)
         if (target) target.lastPingedAt = now

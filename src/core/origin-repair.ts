@@ -8,7 +8,7 @@ import type { Address } from './types'
 export interface OriginRepairHooks {
   /** Send one of our data datagrams again (a resend or a snapshot chunk), marked as repair. */
   sendData(item: Sequenced, now: number): void
-  /** Send one resend to one requester only (point-to-point repair, repair-path.ts). */
+  /** Send one resend to one requester only (point-to-point repair, point-to-point.ts). */
   sendDataTo(item: Sequenced, requester: string, address: Address, now: number): void
   /** Publish pending writes first, so a snapshot is never older than a delta sent after it. */
   flush(now: number): void
@@ -41,7 +41,7 @@ export class OriginRepair {
 
   /**
    * `replyTo`: the NACK came to us alone (by unicast), so its losses are the requester's own:
-   * resends go to that address only, one copy each (repair-path.ts). Snapshots still go to the
+   * resends go to that address only, one copy each (point-to-point.ts). Snapshots still go to the
    * group: they take new sequence numbers, which every receiver must see.
    */
   handleNack(ranges: ReadonlyArray<readonly [number, number]>, wantSnapshot: boolean, requester: string, now: number, replyTo?: Address): void {

@@ -84,7 +84,7 @@ export const HEALTH = {
    * its queue, never so long that a real loss waits for seconds (lag estimates can be large). */
   maxNackLagWaitMs: 500,
   /** After the kernel dropped datagrams for our socket, our NACKs go to the origin alone for this
-   * long (repair-path.ts): the losses are our own, and nobody else needs to read our NACK. Several
+   * long (point-to-point.ts): the losses are our own, and nobody else needs to read our NACK. Several
    * health samples, so a queue that overflows now and then keeps it on. */
   localLossMemoryMs: 5000,
 } as const
