@@ -64,7 +64,7 @@ export interface OverloadResult {
   massRestartBytesPerNode: number | null
 }
 
-const COUNTERS = ['nacks-sent', 'resends', 'snapshots-sent', 'repair-deferred', 'bytes-sent', 'kernel-drops', 'peers-down.timeout', 'peers-kept.local-health', 'snapshot-requests-sent', 'snapshot-requests-suppressed', 'repair-shed', 'datagrams-sent', 'heartbeats', 'nacks-suppressed', 'nacks-direct', 'resends-direct', 'datagrams-received', 'resend-copies', 'peers-revived']
+const COUNTERS = ['nacks-sent', 'resends', 'snapshots-sent', 'repair-deferred', 'bytes-sent', 'kernel-drops', 'peers-down.timeout', 'peers-kept.local-health', 'snapshot-requests-sent', 'snapshot-requests-suppressed', 'repair-shed', 'datagrams-sent', 'heartbeats', 'nacks-suppressed', 'nacks-direct', 'resends-direct', 'datagrams-received', 'resend-copies', 'peers-revived', 'pings-sent', 'pings-direct', 'heartbeats-signed', 'heartbeats-direct', 'snapshots-suppressed']
 
 interface Member {
   agent: MeshAgent
