@@ -80,9 +80,11 @@ for (const [seed, n, kill] of [[3, 30, true], [7, 30, false], [1, 20, true]] as 
     t.comment(JSON.stringify(run))
     t.ok(run.converged, `exact ${run.settleMs} ms after the last write`)
     t.same(mismatches(net), [])
-    // What the quiet phase cost: repair read by the processes stays within a few datagrams per
-    // replica, not N - 1 receptions per loss (the collapse read tens of thousands).
+    // What the quiet phase cost. Group repair (every NACK and resend read by N - 1 starved
+    // processes) kept the buffers overflowing after the writes: on these seeds it read 72-175
+    // datagrams per replica and needed 8.4-20.3 s; point to point reads 33-43 and needs 4.5-6.1 s.
     const replicas = n * (n - 1)
-    t.ok(run.readAfter < 40 * replicas, `${run.readAfter} datagrams read after the last write for ${replicas} replicas`)
+    t.ok(run.settleMs <= 10_000, `drained within 10 s (${run.settleMs} ms)`)
+    t.ok(run.readAfter < 60 * replicas, `${run.readAfter} datagrams read after the last write for ${replicas} replicas`)
   })
 }
