@@ -86,7 +86,7 @@ export class Engine {
     this.config = config
     this.incarnation = options.incarnation
     this.startedAt = options.now
-    this.p2p = new PointToPoint(this.health, config.maxPeers)
+    this.p2p = new PointToPoint(this.health, config.maxPeers, options.now)
     this.random = options.random
     this.unicast = new UnicastTargets(options.staticPeers ?? [], config.multicast, 2.5 * config.heartbeatIntervalMs, config.maxPeers, {
       heartbeatIntervalMs: config.heartbeatIntervalMs,

@@ -1,4 +1,5 @@
-import { HEALTH } from './timers'
+import { TokenBucket } from './repair-budget'
+import { HEALTH, TIMERS } from './timers'
 import type { LocalHealth } from './local-health'
 
 /**
@@ -23,7 +24,13 @@ export class PointToPoint {
   /** When we last answered each pinger's direct PING: bounded, cleared when large. */
   private readonly answeredAt = new Map<string, number>()
 
-  constructor(private readonly health: LocalHealth, private readonly maxPeers: number) {}
+  /** All direct answers together (each is a signature): bounded whatever the pinger ids. */
+  private readonly answers: TokenBucket
+
+  constructor(private readonly health: LocalHealth, private readonly maxPeers: number, now: number) {
+    // Datagrams are what is bounded here; bytes are not (the bucket counts both).
+    this.answers = new TokenBucket(TIMERS.directPingAnswersPerSec, Number.MAX_SAFE_INTEGER, now)
+  }
 
   /** The kernel dropped datagrams for our socket (full receive buffer): our losses are our own. */
   noteLocalLoss(now: number): void {
@@ -35,9 +42,11 @@ export class PointToPoint {
     return this.health.isDegraded(now) || now - this.localLossAt < HEALTH.localLossMemoryMs
   }
 
-  /** A direct PING from `pinger`: answered by a direct heartbeat at most once per pingAnswerMinIntervalMs per pinger. */
+  /** A direct PING from `pinger`: answered by a direct heartbeat at most once per `minIntervalMs` per pinger, within a total rate. */
   mayAnswer(pinger: string, now: number, minIntervalMs: number): boolean {
     if (now - (this.answeredAt.get(pinger) ?? -Infinity) < minIntervalMs) return false
+    if (!this.answers.canSpend(now)) return false
+    this.answers.spend(1, 0, now)
     if (this.answeredAt.size >= 4 * this.maxPeers) this.answeredAt.clear()
     this.answeredAt.set(pinger, now)
     return true
