@@ -2,9 +2,11 @@
 export const METHODS = `- **Lab.** N node hosts plus one spare host (the broker for Mosquitto, the joining node for
   membership), each a network namespace with one veth on a shared bridge (multicast flooded, no
   IGMP snooping), built by \`test/lab/netns.ts\`. Nothing leaves the machine. Every node is its
-  own process (\`bench/agents/node-agent.ts\` under tsx, the mesh-agent protocol of the tests
-  plus a few benchmark ops), driven over stdin/stdout; every event is stamped inside the node
-  process with \`performance.timeOrigin + performance.now()\`, one clock for all processes.
+  own process (\`bench/agents/node-agent.ts\`, the mesh-agent protocol of the tests plus a few
+  benchmark ops), bundled by esbuild with the shipped bundle's plugins and run by plain node
+  (under tsx an idle process costs 10-16 ms of CPU a second here, which every system's CPU per
+  write would carry), driven over stdin/stdout; every event is stamped inside the node
+  process with CLOCK_MONOTONIC (\`process.hrtime\`), one clock for all processes.
 - **Systems.** *DSN*: \`DSNode.start({ nodeId, networkKey, credentialDir })\`, every other
   setting at its default (1 s heartbeats, 2 s peer timeout, mDNS on). *Mosquitto*: Debian's
   \`mosquitto\` at its defaults (only \`listener 1883 0.0.0.0\` and \`allow_anonymous true\`, which
@@ -57,8 +59,7 @@ export const METHODS = `- **Lab.** N node hosts plus one spare host (the broker 
   kill to the last \`peer-down\` among the others; it is restarted before the next repetition.
 - **Footprint** (6): every node writes 100 keys (each then holds N x 100), then nothing is
   written for a quiet window; RSS and heap from \`process.memoryUsage()\`, CPU from
-  \`process.cpuUsage()\` over the window (share of one core); median over nodes. The agents
-  run under tsx, which loads its compiler into every process: the table gives RSS with tsx and
-  the RSS of the same process before it loaded anything of ours. The bundled daemon under the
+  \`process.cpuUsage()\` over the window (share of one core); median over nodes. The table
+  gives the agent's RSS and the RSS of the same process before it loaded anything of ours. The bundled daemon under the
   service's Node flags is measured by \`scripts/bench-footprint.mjs\`, which is the figure to
   hold against the Python DSN's 42.5 MB. The broker's RSS and CPU come from \`/proc\`.`

@@ -53,7 +53,7 @@ const ROWS: Row[] = [
   ['30% loss: worst repetition (ms)', (s) => s?.loss30?.maxMs, n0],
   ['new node seen by all (ms)', (s) => s?.join?.median.seenByAllMs, n0],
   ['kill -9 reported down by all (ms)', (s) => s?.kill?.median.downAtAllMs, n0],
-  ['RSS per node process, MB (under tsx)', (s) => s?.footprint?.rssMB, n1],
+  ['RSS per node process, MB (bench agent)', (s) => s?.footprint?.rssMB, n1],
   ['CPU per node at idle, % of a core', (s) => s?.footprint?.cpuPercent, n2],
   ['broker RSS, MB', (s) => s?.footprint?.brokerRssMB, n1],
 ]

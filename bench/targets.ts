@@ -74,10 +74,10 @@ export function evaluateTargets(result: BenchResult): Verdict[] {
   })
   out.push({
     target: 'RSS per node < 42.5 MB (Python DSN) with the service\'s Node flags',
-    ours: fp ? `${f(fp.rssMB, 1)} MB under tsx (tsx + Node alone: ${f(fp.tsxBaseMB, 1)} MB)` : 'n/a',
+    ours: fp ? `${f(fp.rssMB, 1)} MB in the bench agent (the agent alone: ${f(fp.tsxBaseMB, 1)} MB)` : 'n/a',
     bound: '< 42.5 MB',
     met: null,
-    margin: 'measured on the bundled daemon by scripts/bench-footprint.mjs; the tsx agent is not that process',
+    margin: 'measured on the bundled daemon by scripts/bench-footprint.mjs; the bench agent is not that process',
   })
   return out
 }

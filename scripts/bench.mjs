@@ -38,6 +38,29 @@ if (!reportOnly && (!args.includes('--systems') || /mqtt/.test(args[args.indexOf
   }
 }
 
-const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'bench/main.ts'), ...args], { cwd: root, stdio: 'inherit' })
+// The node agents run from one esbuild file with the shipped bundle's plugins (pure-JS CBOR),
+// under plain node: under tsx an idle process costs 10-16 ms of CPU a second here (its loader),
+// which every system's CPU per write would carry.
+let agentBundle = ''
+if (!reportOnly) {
+  const { build } = await import('esbuild')
+  const { bundlePlugins } = await import('./bundle-plugins.mjs')
+  const { pureJsCbor, mqttUnused } = bundlePlugins(root)
+  agentBundle = resolve(root, 'bench/.build/node-agent.cjs')
+  await build({
+    entryPoints: [resolve(root, 'bench/agents/node-agent.ts')],
+    outfile: agentBundle,
+    bundle: true,
+    platform: 'node',
+    target: 'node18',
+    format: 'cjs',
+    sourcemap: 'inline',
+    plugins: [pureJsCbor, mqttUnused],
+    logLevel: 'warning',
+  })
+}
+
+const env = { ...process.env, DSN_BENCH_AGENT_BUNDLE: agentBundle }
+const child = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'bench/main.ts'), ...args], { cwd: root, stdio: 'inherit', env })
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig))
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)))

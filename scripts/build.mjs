@@ -7,9 +7,9 @@
 import { build } from 'esbuild'
 import { execFileSync } from 'node:child_process'
 import { chmodSync, readFileSync, statSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { bundlePlugins } from './bundle-plugins.mjs'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const args = process.argv.slice(2)
@@ -21,39 +21,7 @@ const outfile = resolve(outIndex === -1 ? join(root, 'dist/dsn.cjs') : args[outI
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const log = (...line) => quiet || console.log(...line)
 
-// cbor-x tries require('cbor-extract') (a native addon) inside try/catch and falls back to its
-// pure-JS decoder. We make that require throw, always: the bundle then behaves the same on
-// every board whatever is installed beside it. cbor-x itself is taken as its CommonJS build,
-// whose require() esbuild can see (its ESM entry reaches the addon through import.meta).
-const requireFromRoot = createRequire(join(root, 'package.json'))
-const pureJsCbor = {
-  name: 'pure-js-cbor',
-  setup(b) {
-    b.onResolve({ filter: /^cbor-x$/ }, () => ({ path: join(dirname(requireFromRoot.resolve('cbor-x/package.json')), 'index.js') }))
-    b.onResolve({ filter: /^cbor-extract$/ }, () => ({ path: 'cbor-extract', namespace: 'no-native' }))
-    b.onLoad({ filter: /.*/, namespace: 'no-native' }, () => ({
-      contents: "throw new Error('cbor-extract (native) is not bundled: dsn uses the pure-JS CBOR path')",
-      loader: 'js',
-    }))
-  },
-}
-
-// MQTT.js (the bridge, src/mqtt/) reaches for `ws` (ws:// urls), `socks` (SOCKS proxies) and
-// `worker-timers` (browser timers) when its modules load, but the bridge only speaks mqtt:// and
-// mqtts:// (validated in src/mqtt/config.ts) with Node's own timers: each is replaced by a stub
-// that throws if it is ever used, which saves ~140 KB of the bundle.
-const MQTT_UNUSED = ['ws', 'socks', 'worker-timers']
-const mqttUnused = {
-  name: 'mqtt-unused',
-  setup(b) {
-    b.onResolve({ filter: new RegExp(`^(${MQTT_UNUSED.join('|')})$`) }, (a) => ({ path: a.path, namespace: 'mqtt-unused' }))
-    b.onLoad({ filter: /.*/, namespace: 'mqtt-unused' }, (a) => ({
-      contents: `function no() { throw new Error('${'${a.path}'} is not bundled: the MQTT bridge speaks mqtt:// and mqtts:// only') }
-module.exports = new Proxy(no, { get: (_, k) => (k === '__esModule' ? false : k === 'default' ? module.exports : no) })`,
-      loader: 'js',
-    }))
-  },
-}
+const { pureJsCbor, mqttUnused } = bundlePlugins(root)
 
 const started = Date.now()
 const result = await build({

@@ -1,12 +1,11 @@
 // One benchmark node in its own process on a lab host: a DSNode, a floor relay or an MQTT
 // client, driven by JSON lines on stdin and reporting JSON lines on stdout. The protocol is
-// test/mesh/fixtures/mesh-agent.ts's (same ops, same events, `t` = performance.timeOrigin +
-// performance.now(), one clock for every process on the machine) plus what a benchmark needs:
+// test/mesh/fixtures/mesh-agent.ts's (same ops, same events, `t` = CLOCK_MONOTONIC in ms, one
+// clock for every process on the machine) plus what a benchmark needs:
 // an update filter (printing 10^4 updates/s as JSON would measure the harness, not the node),
 // `burst` with a value base, `trickle` (paced writes), `load` (background writes), `rounds`
 // (an event when every key of a write round holds that round's value) and `trace`.
 // Usage: node --import tsx node-agent.ts '<options JSON>'
-import { performance } from 'node:perf_hooks'
 import { assertInLabNamespace } from '../../test/lab/guard'
 import type { Store } from './stores'
 
@@ -25,7 +24,10 @@ interface AgentOptions {
   mqtt?: { host: string; port: number; qos: number; peers: string[] }
 }
 
-const clock = () => performance.timeOrigin + performance.now()
+// CLOCK_MONOTONIC is one clock for every process on the machine. performance.timeOrigin is not:
+// it is sampled at start-up, and a process preempted while starting skews it by milliseconds
+// (a Mosquitto run under load once came out at p50 -12.8 ms).
+const clock = () => Number(process.hrtime.bigint()) / 1e6
 const out = (obj: Record<string, unknown>): void => {
   process.stdout.write(JSON.stringify(obj) + '\n')
 }

@@ -3,7 +3,6 @@
 // a throughput run produces far more than a test, so listeners see them as they arrive.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { resolve } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { childEnv, REPO_ROOT, tsxArgs } from '../../test/lab/agents'
 import type { Lab } from '../../test/lab/netns'
 
@@ -15,7 +14,8 @@ export interface AgentEvent {
   [field: string]: unknown
 }
 
-export const clock = (): number => performance.timeOrigin + performance.now()
+/** CLOCK_MONOTONIC in ms: the agents stamp events with the same clock (see node-agent.ts). */
+export const clock = (): number => Number(process.hrtime.bigint()) / 1e6
 
 type Listener = (e: AgentEvent) => void
 
@@ -58,7 +58,9 @@ export class BenchAgent {
   }
 
   static async start(lab: Lab, host: number, options: Record<string, unknown> & { nodeId: string }, start: StartOptions = {}): Promise<BenchAgent> {
-    const args = [...(start.nodeFlags ?? []), ...tsxArgs(NODE_AGENT, JSON.stringify(options))]
+    // scripts/bench.mjs bundles the agent (plain node, as on a board); tsx where run without it.
+    const bundle = process.env.DSN_BENCH_AGENT_BUNDLE
+    const args = [...(start.nodeFlags ?? []), ...(bundle ? [bundle, JSON.stringify(options)] : tsxArgs(NODE_AGENT, JSON.stringify(options)))]
     const child = lab.spawn(host, process.execPath, args, { cwd: REPO_ROOT, env: childEnv() })
     const agent = new BenchAgent(host, options.nodeId, child)
     if (start.listen) agent.on(start.listen)

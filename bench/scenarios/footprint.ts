@@ -1,8 +1,9 @@
 // 6. Footprint at idle: every node holds `keys` keys of its own (so each holds N x keys), then
 // nothing is written for idleMs. RSS and heap from process.memoryUsage() at the end; CPU from
-// process.cpuUsage() over the window, as a share of one core. The agents run under tsx, which
-// loads a TypeScript compiler into every process: `tsxBaseMB` is the agent's RSS before it
-// loaded anything of ours, and `rssMB - tsxBaseMB` approximates the node's own share. The
+// process.cpuUsage() over the window, as a share of one core. The agents run from one esbuild
+// file (scripts/bench.mjs): `tsxBaseMB` is the agent's RSS before it loaded anything of ours
+// (under tsx when run without scripts/bench.mjs), and `rssMB - tsxBaseMB` approximates the
+// node's own share. The
 // bundled daemon's footprint under the service's Node flags is scripts/bench-footprint.mjs.
 import { sleep } from '../lib/agent'
 import { median } from '../lib/stats'

@@ -12,6 +12,19 @@ export interface LatencyRun extends Dist {
   writerCpuUs: number
   receiverCpuUs: number
   brokerCpuUs: number
+  /** Datagrams the writer sent (sealed, and the unicast copies of them), and the mean receiver received, per write (NaN for MQTT). */
+  writerSentPerWrite: number
+  writerUnicastCopiesPerWrite: number
+  receiverReceivedPerWrite: number
+}
+
+/** A counter of every agent's store, NaN where the system does not count it. */
+async function counterNow(sys: System, name: string): Promise<number[]> {
+  return Promise.all(sys.agents.map(async (a) => {
+    const status = (await a.request({ op: 'status' })).status as { counters?: Record<string, number> } | undefined
+    const counters = status?.counters
+    return counters?.[name] ?? NaN
+  }))
 }
 
 /** CPU microseconds used by each agent so far. */
@@ -50,6 +63,9 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
   const latencies: number[] = []
   let timeouts = 0
   const cpu0 = await cpuNow(sys)
+  const sent0 = await counterNow(sys, 'datagrams-sent')
+  const copies0 = await counterNow(sys, 'unicast-copies')
+  const received0 = await counterNow(sys, 'datagrams-received')
   const broker0 = sys.broker?.usage().cpuS ?? 0
   try {
     for (let i = 0; i < writes; i++) {
@@ -77,6 +93,10 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
     await sys.print('none')
   }
   const cpu1 = await cpuNow(sys)
+  const sent1 = await counterNow(sys, 'datagrams-sent')
+  const copies1 = await counterNow(sys, 'unicast-copies')
+  const received1 = await counterNow(sys, 'datagrams-received')
+  const receivedPerReceiver = received1.slice(1).reduce((a, b, i) => a + b - received0[i + 1], 0) / (received1.length - 1)
   const used = cpu1.map((c, i) => c - cpu0[i])
   const receiverCpu = used.slice(1).reduce((a, b) => a + b, 0) / (used.length - 1)
   return {
@@ -85,5 +105,8 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
     writerCpuUs: used[0] / writes,
     receiverCpuUs: receiverCpu / writes,
     brokerCpuUs: sys.broker ? ((sys.broker.usage().cpuS - broker0) * 1e6) / writes : NaN,
+    writerSentPerWrite: (sent1[0] - sent0[0]) / writes,
+    writerUnicastCopiesPerWrite: ((copies1[0] ?? 0) - (copies0[0] ?? 0)) / writes,
+    receiverReceivedPerWrite: receivedPerReceiver / writes,
   }
 }

@@ -20,6 +20,7 @@ import type { Peer } from './peer'
 import { Reachability } from './reachability'
 import { Sealer } from './sealer'
 import { Sender } from './sender'
+import { HeartbeatSchedule } from './heartbeat-schedule'
 import { HEALTH, TIMERS } from './timers'
 import { UnicastTargets } from './unicast-targets'
 import { checkKey, encodeValue } from './values'
@@ -74,11 +75,7 @@ export class Engine {
   /** A peer came up since we last told unicast peers whom we know. */
   private peerListDirty = false
   private flushPending = false
-  private nextHeartbeatAt: number
-  private tailHeartbeatAt = Infinity
-  private introduceAt = Infinity
-  private heartbeatsSent = 0
-  private lastPingAnsweredAt = -Infinity
+  private readonly heartbeats: HeartbeatSchedule
   private stopped = false
 
   constructor(options: EngineOptions) {
@@ -110,10 +107,11 @@ export class Engine {
     this.membership = new Membership(config, this.counters, this.random, {
       emit: (event) => this.emit(event),
       peerUp: (_peer, now) => {
-        this.introduceSoon(now)
+        this.heartbeats.introduceSoon(now)
         this.peerListDirty = true
         this.sender.peersChanged()
       },
+      peerMoved: () => this.unicast.peersChanged(),
       peerDown: (peer) => {
         this.sender.peersChanged()
         for (const id of this.messages.failTo(peer.nodeId)) this.emit({ type: 'message-failed', messageId: id, nodeId: peer.nodeId })
@@ -149,7 +147,7 @@ export class Engine {
       answerPing: (from, now, pinger) => this.answerPing(from, now, pinger),
     })
     // The first heartbeat goes out at once, signed: it is how others discover this node.
-    this.nextHeartbeatAt = options.now
+    this.heartbeats = new HeartbeatSchedule(config.heartbeatIntervalMs, this.random, options.now)
   }
 
   // ---- the application's side ----
@@ -223,7 +221,7 @@ export class Engine {
     const outcome = this.unicast.addCandidate(address, now, this.membership.peers.values())
     if (outcome === 'full') this.counters.add('candidates-dropped')
     // Say hello at once rather than at the next heartbeat.
-    if (outcome === 'added') this.introduceAt = Math.min(this.introduceAt, now)
+    if (outcome === 'added') this.heartbeats.introduceNow(now)
   }
 
   get candidates(): ReadonlyMap<Address, number> {
@@ -235,7 +233,7 @@ export class Engine {
   }
 
   /** Where a group datagram sent now would go by unicast (besides the multicast group). */
-  groupTargets(now: number): Address[] {
+  groupTargets(now: number): readonly Address[] {
     return this.sender.groupTargets(now)
   }
 
@@ -275,10 +273,10 @@ export class Engine {
     // A timer that fires late means our loop was busy: the silence of peers since is partly ours.
     this.health.noteTick(this.timerDeadline(), now)
     this.flush(now)
-    if (now >= this.nextHeartbeatAt || now >= this.tailHeartbeatAt || now >= this.introduceAt) {
-      const signed = this.heartbeatsSent % TIMERS.signedHeartbeatEvery === 0 || now >= this.introduceAt
-      this.sendHeartbeat(signed, now)
-      if (this.peerListDirty || this.heartbeatsSent % TIMERS.peerListEvery === 0) this.sendPeerList(now)
+    const due = this.heartbeats.due(now)
+    if (due) {
+      this.sendHeartbeat(due.signed, now)
+      if (this.peerListDirty || this.heartbeats.sent % TIMERS.peerListEvery === 0) this.sendPeerList(now)
     }
     this.membership.tick(now)
     if (now >= this.messages.nextDeadline()) {
@@ -299,7 +297,7 @@ export class Engine {
   }
 
   private timerDeadline(): number {
-    return Math.min(this.nextHeartbeatAt, this.tailHeartbeatAt, this.introduceAt, this.messages.nextDeadline(), this.membership.nextDeadline())
+    return Math.min(this.heartbeats.deadline, this.messages.nextDeadline(), this.membership.nextDeadline())
   }
 
   /** Datagrams to send and events to emit since the last call. */
@@ -315,11 +313,6 @@ export class Engine {
 
   // ---- our own stream ----
 
-  /** A new peer appeared: let it learn our key within a few ms. */
-  private introduceSoon(now: number): void {
-    this.introduceAt = Math.min(this.introduceAt, now + this.random.next() * TIMERS.introduceMaxDelayMs)
-  }
-
   /** `from` also gets the answer by unicast: a stranger behind blocked multicast can still meet us. */
   private answerPing(from: Address, now: number, pinger?: string): void {
     if (pinger !== undefined) {
@@ -330,8 +323,7 @@ export class Engine {
       this.sender.heartbeatTo(this.stream.seq, Uint8Array.from(this.own.digest), from)
       return
     }
-    if (now - this.lastPingAnsweredAt < TIMERS.pingAnswerMinIntervalMs) return
-    this.lastPingAnsweredAt = now
+    if (!this.heartbeats.answerPing(now)) return
     // A heartbeat's digest must describe exactly the writes up to its sequence number.
     this.flush(now)
     this.sendHeartbeat(true, now, from)
@@ -350,16 +342,12 @@ export class Engine {
     this.sender.data(item, now, repair)
     // Where loss was seen: a NACK reached us, or a peer reports losing some of our multicast.
     const lossSeenAt = Math.max(this.originRepair.lastNackAt, this.reach.paths.lossReportedAt)
-    if (now - lossSeenAt < TIMERS.tailHeartbeatAfterNackMs) this.tailHeartbeatAt = now + TIMERS.tailHeartbeatMs
+    this.heartbeats.afterData(now, lossSeenAt)
   }
 
   private sendHeartbeat(signed: boolean, now: number, extra?: Address): void {
-    this.heartbeatsSent++
     this.sender.heartbeat(this.stream.seq, Uint8Array.from(this.own.digest), signed, now, extra)
-    const jitter = 1 + TIMERS.heartbeatJitter * (2 * this.random.next() - 1)
-    this.nextHeartbeatAt = now + this.config.heartbeatIntervalMs * jitter
-    this.tailHeartbeatAt = Infinity
-    if (signed) this.introduceAt = Infinity
+    this.heartbeats.noteSent(signed, now)
   }
 
   private sendPeerList(now: number): void {

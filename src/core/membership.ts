@@ -12,6 +12,8 @@ export interface MembershipHooks {
   emit(event: EngineEvent): void
   peerUp(peer: Peer, now: number): void
   peerDown(peer: Peer): void
+  /** A live peer's datagrams now come from another address. */
+  peerMoved?(peer: Peer): void
   /** A quiet peer is due a probe (PING). */
   probe(peer: Peer, now: number): void
   /** A replica's NACK timer is due (receiver-side repair). */
@@ -162,7 +164,10 @@ export class Membership {
   /** An accepted frame from a current peer: it is alive, here, and not quiet any more. */
   heard(peer: Peer, from: Address, via: 'multicast' | 'unicast', now: number): void {
     peer.lastHeardAt = now
-    peer.address = from
+    if (peer.address !== from) {
+      peer.address = from
+      this.hooks.peerMoved?.(peer)
+    }
     if (via === 'multicast') peer.lastMulticastAt = now
     // Only pushes this peer's timers later, so the cached earliest stays a valid lower bound.
     peer.probeAt = null

@@ -70,6 +70,8 @@ export class PathChoice {
   private readonly peers = new Map<string, PeerPath>()
   /** When a peer last reported losing some of our multicast (below 0.97, or not hearing us). */
   lossReportedAt = -Infinity
+  /** Bumped by every report: UnicastTargets keeps its answer while this stays the same. */
+  revision = 0
 
   constructor(
     private readonly heartbeatIntervalMs: number,
@@ -108,6 +110,7 @@ export class PathChoice {
    * `track` at our next send).
    */
   report(nodeId: string, incarnation: number, reading: ReportReading, now: number): void {
+    this.revision++
     if (this.peers.get(nodeId)?.incarnation !== incarnation) this.track(nodeId, incarnation, true, now)
     const p = this.peers.get(nodeId)
     if (!p || reading.kind === 'unknown') return

@@ -38,6 +38,7 @@ export class Sender {
   /** A peer came up, went down or was keyed: the MAC receivers are rebuilt before the next send. */
   peersChanged(): void {
     this.macReceivers.changed()
+    this.unicast.peersChanged()
   }
 
   /** Nothing is queued after this (the goodbye is the last datagram). */
@@ -56,7 +57,7 @@ export class Sender {
     return out
   }
 
-  groupTargets(now: number, extra?: Address, probe = false): Address[] {
+  groupTargets(now: number, extra?: Address, probe = false): readonly Address[] {
     return this.unicast.forGroup(now, this.peers.values(), extra, probe)
   }
 
@@ -159,13 +160,14 @@ export class Sender {
     this.send(body, proof, this.config.multicast, this.groupTargets(now, extra, probe), this.macReceivers.keyed)
   }
 
-  private send(body: FrameBody, proof: Proof, multicast: boolean, unicast: Address[], receivers: readonly PairKey[]): void {
+  private send(body: FrameBody, proof: Proof, multicast: boolean, unicast: readonly Address[], receivers: readonly PairKey[]): void {
     if (this.stopped || (!multicast && unicast.length === 0)) return
     let signed = proof === 'signed'
     if (proof === 'authentic' && (receivers.length === 0 || this.unkeyedLiveFor(receivers) > 0)) signed = true
     const bytes = this.sealer.seal(body, signed, signed ? [] : receivers)
     this.counters.add('datagrams-sent')
     this.counters.add('bytes-sent', bytes.length)
+    if (unicast.length > 0) this.counters.add('unicast-copies', unicast.length)
     this.reach.sent(multicast)
     if (this.sealer.lastProof === 'macs') this.counters.add('datagrams-maced')
     this.outbox.push({ bytes, multicast, unicast })

@@ -7,7 +7,7 @@ export type Address = string
 export interface Outgoing {
   bytes: Uint8Array
   multicast: boolean
-  unicast: Address[]
+  unicast: readonly Address[]
   /** A resend or snapshot: sent after fresh datagrams, and shed first when the send queue is long. */
   repair?: boolean
 }

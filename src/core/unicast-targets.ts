@@ -4,6 +4,14 @@ import type { Peer } from './peer'
 import { TIMERS } from './timers'
 import type { Address } from './types'
 
+/**
+ * How long the group's unicast targets are reused: what they depend on over time (a peer's
+ * multicast going stale, a path's hold running out) moves in heartbeat intervals, so 50 ms late
+ * costs nothing, and a datagram no longer walks every peer. Changes of peers, candidates and
+ * reports drop the cached answer at once.
+ */
+export const GROUP_TARGETS_REUSE_MS = 50
+
 export interface PathOptions {
   heartbeatIntervalMs: number
   /** Most live peers given unicast copies by the path choice (config.maxUnicastPeers). */
@@ -25,6 +33,9 @@ export class UnicastTargets {
   readonly paths: PathChoice
   private readonly maxUnicastPeers: number
   private readonly counters: Counters
+  private cached: readonly Address[] | null = null
+  private cachedAt = -Infinity
+  private cachedRevision = -1
 
   constructor(
     private readonly staticPeers: readonly Address[],
@@ -45,23 +56,32 @@ export class UnicastTargets {
     for (const p of peers) if (p.replica && p.address === address) return 'known'
     if (this.candidates.size >= this.maxCandidates) return 'full'
     this.candidates.set(address, now)
+    this.peersChanged()
     return 'added'
   }
 
   /** A datagram came from this address: it is a peer now, no longer a candidate. */
   heard(address: Address): void {
-    this.candidates.delete(address)
+    if (this.candidates.delete(address)) this.peersChanged()
   }
 
   /** One of our own recent datagrams came back from this address. */
   noteOwn(address: Address): void {
-    if (this.selfAddresses.size >= 8) return
+    if (this.selfAddresses.size >= 8 || this.selfAddresses.has(address)) return
     this.selfAddresses.add(address)
     this.candidates.delete(address)
+    this.peersChanged()
   }
 
   expire(now: number): void {
-    for (const [address, at] of this.candidates) if (now - at > TIMERS.candidateTtlMs) this.candidates.delete(address)
+    for (const [address, at] of this.candidates) {
+      if (now - at > TIMERS.candidateTtlMs && this.candidates.delete(address)) this.peersChanged()
+    }
+  }
+
+  /** A peer came up, went down or moved, or the candidates changed: recompute at the next send. */
+  peersChanged(): void {
+    this.cached = null
   }
 
   /**
@@ -70,7 +90,9 @@ export class UnicastTargets {
    * are how a peer whose datagrams stopped arriving is found again, and the stopped datagrams may
    * be exactly our multicast.
    */
-  forGroup(now: number, peers: Iterable<Peer>, extra?: Address, probe = false): Address[] {
+  forGroup(now: number, peers: Iterable<Peer>, extra?: Address, probe = false): readonly Address[] {
+    const plain = extra === undefined && !probe
+    if (plain && this.cached && now - this.cachedAt < GROUP_TARGETS_REUSE_MS && now >= this.cachedAt && this.cachedRevision === this.paths.revision) return this.cached
     const targets = new Set<Address>([...this.staticPeers, ...this.candidates.keys()])
     let extraPeer: Peer | undefined
     let wanting: Peer[] | undefined
@@ -91,7 +113,13 @@ export class UnicastTargets {
     if (wanting) for (const peer of this.bounded(wanting)) targets.add(peer.address)
     const reached = !probe && extraPeer?.replica && this.heardByMulticast(extraPeer, now) && !this.paths.needsUnicast(extraPeer.nodeId, now)
     if (extra && (!this.multicast || !reached)) targets.add(extra)
-    return [...targets]
+    const answer = [...targets]
+    if (plain) {
+      this.cached = answer
+      this.cachedAt = now
+      this.cachedRevision = this.paths.revision
+    }
+    return answer
   }
 
   /** At most maxUnicastPeers, those hearing least of our multicast first: where unicast helps most. */

@@ -15,7 +15,10 @@ export interface KernelUdpStats {
  */
 export function parseProcNetUdp(text: string, inodes: ReadonlySet<string>, ports: ReadonlySet<number>): KernelUdpStats {
   const stats: KernelUdpStats = { drops: 0, rxQueueBytes: 0 }
+  const wanted = [...inodes].map((inode) => ` ${inode} `)
   for (const line of text.split('\n').slice(1)) {
+    // Most lines are other sockets of the host: a substring test before splitting the line.
+    if (!wanted.some((w) => line.includes(w))) continue
     const f = line.trim().split(/\s+/)
     // sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
     if (f.length < 13) continue

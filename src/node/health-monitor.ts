@@ -13,39 +13,84 @@ export interface HealthSample {
 
 /** Sampling period: several samples per heartbeat interval, cheap (one /proc read). */
 const SAMPLE_MS = 250
-/** The delay monitor's timer period; its samples include this, so it is subtracted. */
-const RESOLUTION_MS = 10
+/** The delay monitor's timer period; its samples include this, so it is subtracted. Lag
+ * matters from 50 ms (local-health.ts), so 20 ms is fine enough and half the wake-ups of 10. */
+const RESOLUTION_MS = 20
+/** /proc/net/udp is read every this many samples (2 s) while all is well: the kernel walks
+ * every UDP socket of the host to write it, and a bench profile showed it at 4% of a receiver. */
+const KERNEL_EVERY = 8
+/** Loop lag at or above this makes the next samples read the kernel's queue every time. */
+const KERNEL_LAG_MS = 20
 
 /**
- * Measures, in the shell, what the sans-IO core cannot see: how late the event loop runs
- * (node:perf_hooks monitorEventLoopDelay) and what the kernel dropped or holds for our
- * sockets (/proc/net/udp). Feeds one number per source to the engine every SAMPLE_MS.
+ * Whether sample number `index` reads the kernel's counters: every KERNEL_EVERY-th, and every
+ * one while the loop lags or the last read found bytes queued or datagrams dropped.
+ */
+export function kernelReadDue(index: number, loopLagMs: number, lastFoundTrouble: boolean): boolean {
+  return lastFoundTrouble || loopLagMs >= KERNEL_LAG_MS || index % KERNEL_EVERY === 0
+}
+
+/** The sampler's own lateness is the loop lag while the loop is calm (no cost: it fires anyway).
+ * From this lateness or this event-loop utilisation on, the fine delay monitor runs too... */
+const FINE_FROM_LAG_MS = 20
+const FINE_FROM_UTILISATION = 0.5
+/** ...until this many calm windows in a row (2 s). At 20 ms resolution the monitor's timer costs
+ * ~6 ms of CPU a second on this host, more than everything else an idle node does. */
+const FINE_CALM_WINDOWS = 8
+
+/** Whether the fine monitor should run after a window; `calm` counts calm windows in a row. */
+export function fineMonitorWanted(active: boolean, lagMs: number, utilisation: number, calm: number): boolean {
+  if (lagMs >= FINE_FROM_LAG_MS || utilisation >= FINE_FROM_UTILISATION) return true
+  return active && calm < FINE_CALM_WINDOWS
+}
+
+/**
+ * Measures, in the shell, what the sans-IO core cannot see: how late the event loop runs and
+ * what the kernel dropped or holds for our sockets (/proc/net/udp). Feeds one number per
+ * source to the engine every SAMPLE_MS. Loop lag is the sampler's own lateness while the loop
+ * is calm, and node:perf_hooks monitorEventLoopDelay (finer: it sees blocks between samples)
+ * while it is busy or late.
  */
 export class HealthMonitor {
   private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
   private readonly kernel: KernelUdpCounter
   private timer: NodeJS.Timeout | null = null
   private lastDrops: number | null = null
+  private samples = 0
+  private kernelTrouble = false
+  private fine = false
+  private calmWindows = 0
+  private running = false
 
   constructor(ports: number[], private readonly bytesReceived: () => number, private readonly onSample: (s: HealthSample) => void) {
     this.kernel = new KernelUdpCounter(new Set(ports))
   }
 
+  /** True while the fine delay monitor runs. */
+  get fineActive(): boolean {
+    return this.fine
+  }
+
   start(): void {
+    this.running = true
     this.kernel.refresh()
-    this.histogram.enable()
     let lastBytes = this.bytesReceived()
     let lastAt = performance.now()
-    this.timer = setInterval(() => {
+    let lastElu = performance.eventLoopUtilization()
+    const sample = (): void => {
       const now = performance.now()
+      const lateMs = Math.max(0, now - lastAt - SAMPLE_MS)
+      const elu = performance.eventLoopUtilization()
+      const utilisation = performance.eventLoopUtilization(elu, lastElu).utilization
+      lastElu = elu
       const bytes = this.bytesReceived()
       // Bytes per ms handled over the window: how fast we drain what the kernel queued.
       const rate = (bytes - lastBytes) / Math.max(1, now - lastAt)
       lastBytes = bytes
       lastAt = now
-      const loopLagMs = Math.max(0, this.histogram.max / 1e6 - RESOLUTION_MS)
-      this.histogram.reset()
-      const kernel = this.kernel.read()
+      const loopLagMs = Math.max(lateMs, this.fine ? this.histogram.max / 1e6 - RESOLUTION_MS : 0)
+      this.steerFine(loopLagMs, utilisation)
+      const kernel = kernelReadDue(++this.samples, loopLagMs, this.kernelTrouble) ? this.kernel.read() : null
       let kernelDrops = 0
       let receiveBacklogMs = 0
       if (kernel) {
@@ -55,15 +100,38 @@ export class HealthMonitor {
         // waiting, the whole window was a stall.
         // Capped at 10 s: a nearly stalled window makes the rate tiny and the quotient absurd.
         if (kernel.rxQueueBytes > 0) receiveBacklogMs = rate > 0 ? Math.min(10_000, kernel.rxQueueBytes / rate) : SAMPLE_MS
+        this.kernelTrouble = kernelDrops > 0 || kernel.rxQueueBytes > 0
       }
       this.onSample({ loopLagMs, kernelDrops, receiveBacklogMs })
-    }, SAMPLE_MS)
-    this.timer.unref()
+      this.arm(sample)
+    }
+    this.arm(sample)
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer)
+    this.running = false
+    if (this.timer) clearTimeout(this.timer)
     this.timer = null
     this.histogram.disable()
+    this.fine = false
+  }
+
+  /** One timer per window, re-armed from when it ran: its lateness is the coarse lag. */
+  private arm(sample: () => void): void {
+    // A sample that stopped the node (through onSample) must not start the next window.
+    if (!this.running) return
+    this.timer = setTimeout(sample, SAMPLE_MS)
+    this.timer.unref()
+  }
+
+  private steerFine(lagMs: number, utilisation: number): void {
+    const calm = lagMs < FINE_FROM_LAG_MS && utilisation < FINE_FROM_UTILISATION
+    this.calmWindows = calm ? this.calmWindows + 1 : 0
+    const wanted = fineMonitorWanted(this.fine, lagMs, utilisation, this.calmWindows)
+    if (this.fine) this.histogram.reset()
+    if (wanted === this.fine) return
+    this.fine = wanted
+    if (wanted) this.histogram.enable()
+    else this.histogram.disable()
   }
 }

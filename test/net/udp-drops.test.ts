@@ -18,3 +18,8 @@ t.test('sums drops and queued bytes of our inodes on our ports only', async (t) 
 t.test('garbage lines are skipped, never thrown', async (t) => {
   t.same(parseProcNetUdp('header\nnot a line\n\n', new Set(['1']), new Set([1])), { drops: 0, rxQueueBytes: 0 })
 })
+
+t.test('an inode number elsewhere on a line (uid) is not taken for ours', async (t) => {
+  const line = '  5: 00000000:B93A 00000000:0000 07 00000000:00000100 00:00000000 00000000 51234        0 77777 2 0000000000000000 4\n'
+  t.same(parseProcNetUdp(SAMPLE.split('\n')[0] + '\n' + line, new Set(['51234']), new Set([47418])), { drops: 0, rxQueueBytes: 0 })
+})
