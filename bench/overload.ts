@@ -34,8 +34,9 @@ async function main(): Promise<void> {
   })
   console.log('| N | writes/node | kills | seed | killed | exact after last write, ms | false peer-downs | kill detected by all, ms | NACKs / resends / snapshots / deferred | kernel drops | peak CPU % | mass-restart bytes/node |')
   console.log(row(r))
-  console.log('timeline (s, cpu%, nacks, resends, snapshots, deferred, bytes, kernel drops, timeout downs):')
-  for (const x of r.timeline) console.log(`  ${x.t} ${x.cpuPercent} ${x.nacks} ${x.resends} ${x.snapshots} ${x.repairDeferred} ${x.bytesSent} ${x.kernelDrops} ${x.timeoutDowns}`)
+  console.log('timeline (s, cpu%, nacks, resends, snapshots, deferred, bytes, kernel drops, timeout downs, datagrams read):')
+  for (const x of r.timeline) console.log(`  ${x.t} ${x.cpuPercent} ${x.nacks} ${x.resends} ${x.snapshots} ${x.repairDeferred} ${x.bytesSent} ${x.kernelDrops} ${x.timeoutDowns} ${x.received}`)
+  console.log(`totals: ${JSON.stringify(r.totals)}`)
   const out = arg('out', '')
   if (out) writeFileSync(out, JSON.stringify(r, null, 1))
 }

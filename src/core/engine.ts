@@ -15,6 +15,7 @@ import { OriginRepair } from './origin-repair'
 import { OutgoingStream, type Sequenced } from './outgoing-stream'
 import { OwnState } from './own-state'
 import { RepairBudget } from './repair-budget'
+import { PointToPoint } from './point-to-point'
 import type { Peer } from './peer'
 import { Reachability } from './reachability'
 import { Sealer } from './sealer'
@@ -67,6 +68,8 @@ export class Engine {
   readonly random: RandomSource
   /** Our own lag (loop, timers, receive queue): stretches peer timeouts (local-health.ts). */
   readonly health = new LocalHealth()
+  /** Group or point-to-point repair and probes (point-to-point.ts). */
+  readonly p2p: PointToPoint
   private readonly inbound: Inbound
   private events: EngineEvent[] = []
   /** A peer came up since we last told unicast peers whom we know. */
@@ -80,6 +83,7 @@ export class Engine {
     this.config = config
     this.incarnation = options.incarnation
     this.startedAt = options.now
+    this.p2p = new PointToPoint(this.health, config.maxPeers, options.now)
     this.random = options.random
     this.unicast = new UnicastTargets(options.staticPeers ?? [], config.multicast, 2.5 * config.heartbeatIntervalMs, config.maxPeers, {
       heartbeatIntervalMs: config.heartbeatIntervalMs,
@@ -112,17 +116,18 @@ export class Engine {
         this.sender.peersChanged()
         for (const id of this.messages.failTo(peer.nodeId)) this.emit({ type: 'message-failed', messageId: id, nodeId: peer.nodeId })
       },
-      probe: (peer, now) => this.sender.ping(peer.nodeId, peer.address, now),
+      probe: (peer, now) => this.sender.ping(peer.nodeId, peer.address, now, this.p2p.direct(now)),
       nackDue: (peer, replica, now) => this.gapRepair.nackDue(peer, replica, now),
       peerTimeout: (timeoutMs, now) => this.health.timeout(timeoutMs, now),
     }, options.pinned)
     this.sender = new Sender(config, this.counters, this.sealer, this.unicast, this.membership.peers, this.reach)
     this.gapRepair = new GapRepair(config, this.counters, this.random, this.membership, {
-      nack: (peer, ranges, wantSnapshot, now) => this.sender.nack(peer, ranges, wantSnapshot, now),
+      nack: (peer, ranges, wantSnapshot, now) => this.sender.nack(peer, ranges, wantSnapshot, now, this.p2p.direct(now)),
       lag: (now) => (this.health.isDegraded(now) ? Math.min(HEALTH.maxNackLagWaitMs, this.health.lag(now)) : 0),
     })
     this.originRepair = new OriginRepair(this.counters, this.stream, this.own, {
       sendData: (item, now) => this.sendData(item, now, true),
+      sendDataTo: (item, requester, address) => this.sender.dataTo(item, address, this.membership.peers.get(requester)),
       flush: (now) => this.flush(now),
     }, new RepairBudget(options.now, config.maxPeers))
     this.inbound = new Inbound({
@@ -139,7 +144,7 @@ export class Engine {
       reach: this.reach,
       emit: (event) => this.emit(event),
       addCandidate: (address, now) => this.addCandidate(address, now),
-      answerPing: (from, now) => this.answerPing(from, now),
+      answerPing: (from, now, pinger) => this.answerPing(from, now, pinger),
     })
     // The first heartbeat goes out at once, signed: it is how others discover this node.
     this.heartbeats = new HeartbeatSchedule(config.heartbeatIntervalMs, this.random, options.now)
@@ -259,6 +264,7 @@ export class Engine {
   noteHealth(sample: { loopLagMs: number; receiveBacklogMs: number; kernelDrops: number }, now: number): void {
     if (this.health.noteLag('loop', sample.loopLagMs, now)) this.counters.add('health.lag-loop')
     if (this.health.noteLag('receive', sample.receiveBacklogMs, now)) this.counters.add('health.lag-receive')
+    if (sample.kernelDrops > 0) this.p2p.noteLocalLoss(now)
     this.counters.add('health.samples')
   }
 
@@ -308,7 +314,15 @@ export class Engine {
   // ---- our own stream ----
 
   /** `from` also gets the answer by unicast: a stranger behind blocked multicast can still meet us. */
-  private answerPing(from: Address, now: number): void {
+  private answerPing(from: Address, now: number, pinger?: string): void {
+    if (pinger !== undefined) {
+      // A PING to us alone (point-to-point.ts): its sender alone hears the answer, signed (it
+      // may lack our key), without moving the group heartbeat's schedule.
+      if (!this.p2p.mayAnswer(pinger, now, TIMERS.pingAnswerMinIntervalMs)) return
+      this.flush(now)
+      this.sender.heartbeatTo(this.stream.seq, Uint8Array.from(this.own.digest), from)
+      return
+    }
     if (!this.heartbeats.answerPing(now)) return
     // A heartbeat's digest must describe exactly the writes up to its sequence number.
     this.flush(now)

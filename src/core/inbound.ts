@@ -32,8 +32,8 @@ export interface InboundParts {
   readonly reach: Reachability
   emit(event: EngineEvent): void
   addCandidate(address: Address, now: number): void
-  /** A PING for us: a signed heartbeat goes out (rate-limited by the heartbeat schedule). */
-  answerPing(from: Address, now: number): void
+  /** A PING for us: a signed heartbeat goes out (rate-limited); `pinger`: to that PING's sender alone. */
+  answerPing(from: Address, now: number, pinger?: string): void
 }
 
 /**
@@ -130,7 +130,7 @@ export class Inbound {
         this.askIntroduction(frame.origin, from, now)
         return counters.drop('unknown-origin')
       }
-      return this.dispatchStrangerRequest(frame, from, now)
+      return this.dispatchStrangerRequest(frame, from, via, now)
     }
     const known = peer as Peer
     known.window.accept(frame.incarnation, frame.packet, authentic)
@@ -143,7 +143,7 @@ export class Inbound {
     if (!current) this.engine.membership.up(known, frame.incarnation, from, now)
     this.engine.membership.heard(known, from, via, now)
     this.engine.unicast.heard(from)
-    this.dispatch(known, frame, now)
+    this.dispatch(known, frame, via, now)
   }
 
   /** Its X25519 key came signed: derive the pair MAC keys, so its MACs (and ours) can be checked. */
@@ -157,7 +157,7 @@ export class Inbound {
     this.engine.sender.peersChanged()
   }
 
-  private dispatch(peer: Peer, frame: Frame, now: number): void {
+  private dispatch(peer: Peer, frame: Frame, via: 'multicast' | 'unicast', now: number): void {
     const replica = peer.replica as Replica
     const { counters } = this.engine
     switch (frame.type) {
@@ -198,18 +198,21 @@ export class Inbound {
         }
         return
       default:
-        this.dispatchStrangerRequest(frame, peer.address, now)
+        this.dispatchStrangerRequest(frame, peer.address, via, now)
         return
     }
     this.engine.gapRepair.afterFrame(peer, replica, now)
   }
 
   /** NACKs and PINGs: what they ask of us, and what they tell us others already asked. */
-  private dispatchStrangerRequest(frame: Frame, from: Address, now: number): void {
+  private dispatchStrangerRequest(frame: Frame, from: Address, via: 'multicast' | 'unicast', now: number): void {
     const self = this.engine.config.nodeId
     if (frame.type === MessageType.Nack) {
       if (frame.target === self) {
-        if (frame.targetIncarnation === this.engine.incarnation) this.engine.originRepair.handleNack(frame.ranges, frame.wantSnapshot, frame.origin, now)
+        // A NACK that came to us alone asks for a repair to its sender alone (point-to-point.ts),
+        // where multicast is on: without it every group datagram reaches us by unicast anyway.
+        const replyTo = via === 'unicast' && this.engine.config.multicast ? from : undefined
+        if (frame.targetIncarnation === this.engine.incarnation) this.engine.originRepair.handleNack(frame.ranges, frame.wantSnapshot, frame.origin, now, replyTo)
         else this.engine.counters.add('ignored.nack-old-incarnation')
         return
       }
@@ -221,7 +224,8 @@ export class Inbound {
         this.engine.counters.add('ignored.nack-unknown-target')
       }
     } else if (frame.type === MessageType.Ping) {
-      if (frame.target === self) this.engine.answerPing(from, now)
+      // One that came to us alone (by unicast, while multicast is on) is answered to its sender alone.
+      if (frame.target === self) this.engine.answerPing(from, now, via === 'unicast' && this.engine.config.multicast ? frame.origin : undefined)
       else {
         const target = this.engine.membership.peers.get(frame.target)
         if (target) target.lastPingedAt = now

@@ -3,10 +3,13 @@ import type { OutgoingStream, Sequenced } from './outgoing-stream'
 import type { OwnState } from './own-state'
 import type { RepairBudget } from './repair-budget'
 import { RESEND_SNAPSHOT_THRESHOLD, TIMERS } from './timers'
+import type { Address } from './types'
 
 export interface OriginRepairHooks {
   /** Send one of our data datagrams again (a resend or a snapshot chunk), marked as repair. */
   sendData(item: Sequenced, now: number): void
+  /** Send one resend to one requester only (point-to-point repair, point-to-point.ts). */
+  sendDataTo(item: Sequenced, requester: string, address: Address, now: number): void
   /** Publish pending writes first, so a snapshot is never older than a delta sent after it. */
   flush(now: number): void
 }
@@ -36,7 +39,12 @@ export class OriginRepair {
     private readonly budget: RepairBudget,
   ) {}
 
-  handleNack(ranges: ReadonlyArray<readonly [number, number]>, wantSnapshot: boolean, requester: string, now: number): void {
+  /**
+   * `replyTo`: the NACK came to us alone (by unicast), so its losses are the requester's own:
+   * resends go to that address only, one copy each (point-to-point.ts). Snapshots still go to the
+   * group: they take new sequence numbers, which every receiver must see.
+   */
+  handleNack(ranges: ReadonlyArray<readonly [number, number]>, wantSnapshot: boolean, requester: string, now: number, replyTo?: Address): void {
     this.counters.add('nacks-received')
     this.lastNackAt = now
     const verdict = this.budget.check(requester, now)
@@ -59,6 +67,7 @@ export class OriginRepair {
       this.sendSnapshot(requester, now)
       return
     }
+    if (replyTo !== undefined) return this.resendTo(ranges, requester, replyTo, now)
     for (const [first, last] of ranges) {
       for (let seq = first; seq <= Math.min(last, this.stream.seq); seq++) {
         const item = this.stream.lookup(seq)
@@ -86,6 +95,29 @@ export class OriginRepair {
     }
     if (this.resentAt.size > 4096) {
       for (const [seq, at] of this.resentAt) if (now - at >= TIMERS.resendSuppressMs) this.resentAt.delete(seq)
+    }
+  }
+
+  /**
+   * Point-to-point resends: not suppressed by a group resend of the same number (that one may
+   * not have reached this requester either, which is why it asked alone) and never doubled (a
+   * receiver that overflowed needs less traffic, not more). The requester's own retry timer
+   * and back-off pace them, the budget bounds them.
+   */
+  private resendTo(ranges: ReadonlyArray<readonly [number, number]>, requester: string, address: Address, now: number): void {
+    for (const [first, last] of ranges) {
+      for (let seq = first; seq <= Math.min(last, this.stream.seq); seq++) {
+        const item = this.stream.lookup(seq)
+        if (!item) continue
+        if (this.budget.check(requester, now) !== 'ok') {
+          this.counters.add('repair-deferred')
+          return
+        }
+        this.counters.add('resends')
+        this.counters.add('resends-direct')
+        this.budget.spend(requester, 1, item.chunk.length + DATA_OVERHEAD_BYTES, now)
+        this.hooks.sendDataTo(item, requester, address, now)
+      }
     }
   }
 

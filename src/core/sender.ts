@@ -1,6 +1,7 @@
 import type { DsnConfig } from '../config'
 import type { PairKey } from '../seal/pair-keys'
 import { MessageType } from '../wire/constants'
+import { NO_REPORT } from '../wire/receiver-report'
 import type { Counters } from './counters'
 import { MacReceivers } from './mac-receivers'
 import type { Sequenced } from './outgoing-stream'
@@ -60,6 +61,13 @@ export class Sender {
     return this.unicast.forGroup(now, this.peers.values(), extra, probe)
   }
 
+  /** A resend for one requester only (point-to-point repair, point-to-point.ts): unicast, MACed for it when keyed. */
+  dataTo(item: Sequenced, to: Address, peer: Peer | undefined): void {
+    const queued = this.outbox.length
+    this.send({ type: MessageType.Data, seq: item.seq, index: item.index, count: item.count, chunk: item.chunk }, 'authentic', false, [to], peer?.macOut ? [peer.macOut] : [])
+    if (this.outbox.length > queued) this.outbox[queued].repair = true
+  }
+
   /** `repair`: a resend or snapshot chunk, which the shell sends after fresh data and sheds first. */
   data(item: Sequenced, now: number, repair = false): void {
     const queued = this.outbox.length
@@ -81,17 +89,39 @@ export class Sender {
     )
   }
 
+  /** A signed heartbeat to one address alone: the answer to a direct PING (point-to-point.ts). */
+  heartbeatTo(seq: number, digest: Uint8Array, to: Address): void {
+    this.counters.add('heartbeats-direct')
+    // It is a unicast-only datagram itself: the receiver's multicast count must not include it.
+    const unicastOnly = this.reach.unicastOnlySent + 1
+    this.send({ type: MessageType.Heartbeat, seq, digest, publicKey: this.sealer.publicKey, dhKey: this.sealer.dhPublicKey, unicastOnly, report: NO_REPORT }, 'signed', false, [to], [])
+  }
+
   goodbye(now: number): void {
     this.group({ type: MessageType.Goodbye }, true, now)
   }
 
-  nack(peer: Peer, ranges: Array<[number, number]>, wantSnapshot: boolean, now: number): void {
+  /** `direct`: to the origin alone (our losses are our own, point-to-point.ts), not to the group. */
+  nack(peer: Peer, ranges: Array<[number, number]>, wantSnapshot: boolean, now: number, direct = false): void {
     this.counters.add(wantSnapshot ? 'snapshot-requests-sent' : 'nacks-sent')
-    this.group({ type: MessageType.Nack, target: peer.nodeId, targetIncarnation: peer.incarnation, ranges, wantSnapshot }, false, now, peer.address)
+    const body: FrameBody = { type: MessageType.Nack, target: peer.nodeId, targetIncarnation: peer.incarnation, ranges, wantSnapshot }
+    if (direct) {
+      this.counters.add('nacks-direct')
+      this.send(body, 'cheap', false, [peer.address], peer.macOut ? [peer.macOut] : [])
+      return
+    }
+    this.group(body, false, now, peer.address)
   }
 
-  ping(target: string, address: Address | undefined, now: number): void {
+  /** `direct`: to the target alone (we heard it late because we lag, point-to-point.ts), not to the group. */
+  ping(target: string, address: Address | undefined, now: number, direct = false): void {
     this.counters.add('pings-sent')
+    if (direct && address !== undefined) {
+      this.counters.add('pings-direct')
+      const peer = this.peers.get(target)
+      this.send({ type: MessageType.Ping, target }, 'cheap', false, [address], peer?.macOut ? [peer.macOut] : [])
+      return
+    }
     this.group({ type: MessageType.Ping, target }, false, now, address, true)
   }
 

@@ -40,8 +40,11 @@ export const TIMERS = {
   /** ...every probeIntervalMs, each delayed up to probeJitterMs and suppressed like NACKs. */
   probeIntervalMs: 200,
   probeJitterMs: 20,
-  /** A node answers PINGs at most this often. */
+  /** A node answers PINGs at most this often (direct PINGs: per pinger, point-to-point.ts)... */
   pingAnswerMinIntervalMs: 50,
+  /** ...and direct PINGs at most this many times a second in all: 29 peers probing every 200 ms
+   * is 145, and an insider naming ever new pingers cannot make us sign more. */
+  directPingAnswersPerSec: 200,
   /** A signed heartbeat follows a new peer within this, so it learns our key at once. */
   introduceMaxDelayMs: 20,
   /** We ask an unknown origin to introduce itself at most this often. */
@@ -80,9 +83,16 @@ export const HEALTH = {
   lagHalfLifeMs: 2000,
   /** A tick this much later than the deadline the engine asked for is lag evidence. */
   lateTimerMs: 50,
-  /** A lagging receiver's NACK waits its lag, at most this: enough to read what is already in
-   * its queue, never so long that a real loss waits for seconds (lag estimates can be large). */
-  maxNackLagWaitMs: 500,
+  /** A lagging receiver's NACK waits its lag, at most this: the "missing" numbers may be unread in
+   * its own queue. 500 ms was too short past saturation (N = 30 on 2 cores, queues seconds long):
+   * 30,275 resends of datagrams still queued and 45 s to converge, against 6,536 and 13 s at 2 s
+   * (BENCHMARKS.md, issue 13). Bounded: lag estimates can be tens of seconds (a nearly stalled
+   * read rate), and a real loss must not wait that long. */
+  maxNackLagWaitMs: 2000,
+  /** After the kernel dropped datagrams for our socket, our NACKs go to the origin alone for this
+   * long (point-to-point.ts): the losses are our own, and nobody else needs to read our NACK. Several
+   * health samples, so a queue that overflows now and then keeps it on. */
+  localLossMemoryMs: 5000,
 } as const
 
 /**

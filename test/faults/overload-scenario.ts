@@ -41,6 +41,8 @@ export interface TimelineRow {
   bytesSent: number
   kernelDrops: number
   timeoutDowns: number
+  /** Datagrams read by every process: what the CPU pays for. */
+  received: number
 }
 
 export interface OverloadResult {
@@ -62,7 +64,7 @@ export interface OverloadResult {
   massRestartBytesPerNode: number | null
 }
 
-const COUNTERS = ['nacks-sent', 'resends', 'snapshots-sent', 'repair-deferred', 'bytes-sent', 'kernel-drops', 'peers-down.timeout', 'peers-kept.local-health', 'snapshot-requests-sent', 'snapshot-requests-suppressed', 'repair-shed', 'datagrams-sent', 'heartbeats', 'nacks-suppressed']
+const COUNTERS = ['nacks-sent', 'resends', 'snapshots-sent', 'repair-deferred', 'bytes-sent', 'kernel-drops', 'peers-down.timeout', 'peers-kept.local-health', 'snapshot-requests-sent', 'snapshot-requests-suppressed', 'repair-shed', 'datagrams-sent', 'heartbeats', 'nacks-suppressed', 'nacks-direct', 'resends-direct', 'datagrams-received', 'resend-copies', 'peers-revived', 'pings-sent', 'pings-direct', 'heartbeats-signed', 'heartbeats-direct', 'snapshots-suppressed']
 
 interface Member {
   agent: MeshAgent
@@ -134,7 +136,7 @@ async function drive(lab: Lab, members: Member[], o: OverloadOptions, log: (line
         t: Math.round((Date.now() - t0) / 100) / 10,
         cpuPercent: Math.round((100 * (cpu.busy - cpuLast.busy)) / Math.max(1, cpu.total - cpuLast.total)),
         nacks: d('nacks-sent'), resends: d('resends'), snapshots: d('snapshots-sent'), repairDeferred: d('repair-deferred'),
-        bytesSent: d('bytes-sent'), kernelDrops: d('kernel-drops'), timeoutDowns: d('peers-down.timeout'),
+        bytesSent: d('bytes-sent'), kernelDrops: d('kernel-drops'), timeoutDowns: d('peers-down.timeout'), received: d('datagrams-received'),
       })
       last = now
       cpuLast = cpu

@@ -6,6 +6,8 @@ import { signerFromSeed } from '../../src/seal/signer'
 import { seededRandom } from './random'
 
 export const TEST_KEY = 'a'.repeat(64)
+/** As the shell's HealthMonitor samples (src/node/health-monitor.ts). */
+const HEALTH_SAMPLE_MS = 250
 
 export interface LinkFaults {
   /** Probability that one receiver loses one datagram. */
@@ -33,6 +35,19 @@ export class SimNode {
   stalledUntil = -Infinity
   /** Every datagram this node sent, as the origin: for captures and counting. */
   readonly sent: Uint8Array[] = []
+  /**
+   * A process on a saturated CPU (see SimNetwork.limitCpu): reading one datagram takes this
+   * long, and what arrives meanwhile waits in a receive buffer of `bufferDatagrams`; what does
+   * not fit is dropped, as the kernel does (`kernelDrops`). 0: reading is free (the default).
+   */
+  receiveCostMs = 0
+  bufferDatagrams = Infinity
+  kernelDrops = 0
+  readonly inbox: Delivery[] = []
+  busyUntil = -Infinity
+  /** Health samples told to the engine, as the shell's HealthMonitor does. */
+  healthAt = -Infinity
+  dropsReported = 0
 
   constructor(readonly nodeId: string, readonly address: string, public config: DsnConfig, private readonly net: SimNetwork, incarnation: number) {
     this.engine = this.makeEngine(incarnation)
@@ -111,9 +126,21 @@ export class SimNetwork {
     node.stalledUntil = this.now + ms
   }
 
+  /**
+   * Each node's process can read only 1000 / receiveCostMs datagrams a second (the CPU share
+   * it gets on an overloaded host); the rest queues in a receive buffer of `bufferDatagrams`
+   * and overflows. The node's engine is told its backlog and drops every HEALTH_SAMPLE_MS, as
+   * the shell's HealthMonitor does. Models overload, where losses are each receiver's own.
+   */
+  limitCpu(node: SimNode, receiveCostMs: number, bufferDatagrams: number): void {
+    node.receiveCostMs = receiveCostMs
+    node.bufferDatagrams = bufferDatagrams
+  }
+
   /** kill -9: the node stops sending and receiving, with no goodbye. */
   kill(node: SimNode): void {
     node.alive = false
+    node.inbox.length = 0
   }
 
   /** Start again with a new incarnation (its own state is gone, as after a crash). */
@@ -178,7 +205,11 @@ export class SimNetwork {
 
   private nextTime(): number {
     let t = this.queue.length > 0 ? this.queue[0].at : Infinity
-    for (const n of this.nodes) if (n.alive) t = Math.min(t, Math.max(this.now, n.stalledUntil, n.engine.nextDeadline()))
+    for (const n of this.nodes) {
+      if (!n.alive) continue
+      t = Math.min(t, Math.max(this.now, n.stalledUntil, n.engine.nextDeadline()))
+      if (n.inbox.length > 0) t = Math.min(t, Math.max(this.now, n.busyUntil))
+    }
     return t
   }
 
@@ -201,17 +232,37 @@ export class SimNetwork {
         held.push({ ...d, at: d.to.stalledUntil })
         continue
       }
-      this.onDeliver?.({ from: d.from, to: d.to.address, bytes: d.bytes })
-      d.to.engine.receive(d.bytes, d.from, d.via, this.now)
-      this.drain(d.to)
+      if (d.to.receiveCostMs > 0) {
+        if (d.to.inbox.length >= d.to.bufferDatagrams) d.to.kernelDrops++
+        else d.to.inbox.push(d)
+        continue
+      }
+      this.deliver(d)
     }
     for (const d of held) this.push(d)
+    for (const n of this.nodes) {
+      if (!n.alive || n.inbox.length === 0 || n.busyUntil > this.now) continue
+      this.deliver(n.inbox.shift() as Delivery)
+      n.busyUntil = this.now + n.receiveCostMs
+      if (this.now - n.healthAt >= HEALTH_SAMPLE_MS) {
+        n.healthAt = this.now
+        const drops = n.kernelDrops - n.dropsReported
+        n.dropsReported = n.kernelDrops
+        n.engine.noteHealth({ loopLagMs: 0, receiveBacklogMs: n.inbox.length * n.receiveCostMs, kernelDrops: drops }, this.now)
+      }
+    }
     for (const n of this.nodes) {
       if (n.alive && n.stalledUntil <= this.now && n.engine.nextDeadline() <= this.now) {
         n.engine.tick(this.now)
         this.drain(n)
       }
     }
+  }
+
+  private deliver(d: Delivery): void {
+    this.onDeliver?.({ from: d.from, to: d.to.address, bytes: d.bytes })
+    d.to.engine.receive(d.bytes, d.from, d.via, this.now)
+    this.drain(d.to)
   }
 
   drain(node: SimNode): void {
