@@ -20,7 +20,9 @@ t.test('one executable file with a shebang, under 150 KB', async (t) => {
   const total = statSync(bundle).size
   // 180 -> 196 KiB on 2026-12-02: per-peer path choice and receiver reports (issue 9), local
   // health, repair budgets and kernel-drop counting (issue 13) added ~14 KB of core, on purpose.
-  t.ok(total <= 196 * 1024 + LAZY_ALLOWANCE, `${total} bytes: no accidental growth (scripts/build.mjs --analyze says who takes what)`)
+  // 196 -> 200 KiB the same day: point-to-point repair and probes past saturation (issue 13),
+  // the heartbeat schedule, the adaptive health monitor and the unicast-target cache (~2.5 KB).
+  t.ok(total <= 200 * 1024 + LAZY_ALLOWANCE, `${total} bytes: no accidental growth (scripts/build.mjs --analyze says who takes what)`)
   const size = total - LAZY_ALLOWANCE
   // The issue's budget. Over it today by the dependencies (cbor-x 30 KB, dns-packet 29 KB,
   // @noble/ciphers 11 KB): marked todo, so it shows in every run without failing CI.
