@@ -32,7 +32,7 @@ const KNOWN: Record<string, [string, string]> = {
   'datagrams-sent': ['dsn_datagrams_sent_total', 'Datagrams sent.'],
   'bytes-received': ['dsn_received_bytes_total', 'UDP payload bytes received.'],
   'bytes-sent': ['dsn_sent_bytes_total', 'UDP payload bytes sent (a datagram sent by multicast and unicast counts once).'],
-  'unicast-copies': ['dsn_unicast_copies_total', 'Unicast copies of sent datagrams (static peers, peers on a unicast path, PING answers).'],
+  'unicast-copies': ['dsn_unicast_copies_total', 'Unicast copies of sent datagrams (static peers, peers on a unicast path, PING answers, point-to-point repair and probes).'],
   'writes-sent': ['dsn_writes_sent_total', 'Keys sent in deltas.'],
   heartbeats: ['dsn_heartbeats_total', 'Unsigned heartbeats sent.'],
   'heartbeats-signed': ['dsn_heartbeats_signed_total', 'Signed heartbeats sent.'],
