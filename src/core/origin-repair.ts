@@ -68,30 +68,26 @@ export class OriginRepair {
       return
     }
     if (replyTo !== undefined) return this.resendTo(ranges, requester, replyTo, now)
-    for (const [first, last] of ranges) {
-      for (let seq = first; seq <= Math.min(last, this.stream.seq); seq++) {
-        const item = this.stream.lookup(seq)
-        if (!item) continue
-        const since = now - (this.resentAt.get(seq) ?? -Infinity)
-        if (since < TIMERS.resendSuppressMs) {
-          this.counters.add('resends-suppressed')
-          continue
-        }
-        if (this.budget.check(requester, now) !== 'ok') {
-          // The rest of the ranges waits for the requester's next NACK.
-          this.counters.add('repair-deferred')
-          return
-        }
-        // Asked again after a resend went out: that repair was lost to someone.
-        if (since < TIMERS.repairLossWindowMs) this.renackedInWindow++
-        this.resentAt.set(seq, now)
-        this.counters.add('resends')
-        if (this.copies > 1) this.counters.add('resend-copies', this.copies - 1)
-        // Every copy is paid from the budget: copies must not double what overload can cost.
-        this.budget.spend(requester, this.copies, this.copies * (item.chunk.length + DATA_OVERHEAD_BYTES), now)
-        for (let c = 0; c < this.copies; c++) this.hooks.sendData(item, now)
-        if (++this.resentInWindow >= TIMERS.repairLossSample) this.adaptCopies()
+    for (const [seq, item] of this.held(ranges)) {
+      const since = now - (this.resentAt.get(seq) ?? -Infinity)
+      if (since < TIMERS.resendSuppressMs) {
+        this.counters.add('resends-suppressed')
+        continue
       }
+      if (this.budget.check(requester, now) !== 'ok') {
+        // The rest of the ranges waits for the requester's next NACK.
+        this.counters.add('repair-deferred')
+        return
+      }
+      // Asked again after a resend went out: that repair was lost to someone.
+      if (since < TIMERS.repairLossWindowMs) this.renackedInWindow++
+      this.resentAt.set(seq, now)
+      this.counters.add('resends')
+      if (this.copies > 1) this.counters.add('resend-copies', this.copies - 1)
+      // Every copy is paid from the budget: copies must not double what overload can cost.
+      this.budget.spend(requester, this.copies, this.copies * (item.chunk.length + DATA_OVERHEAD_BYTES), now)
+      for (let c = 0; c < this.copies; c++) this.hooks.sendData(item, now)
+      if (++this.resentInWindow >= TIMERS.repairLossSample) this.adaptCopies()
     }
     if (this.resentAt.size > 4096) {
       for (const [seq, at] of this.resentAt) if (now - at >= TIMERS.resendSuppressMs) this.resentAt.delete(seq)
@@ -105,18 +101,24 @@ export class OriginRepair {
    * and back-off pace them, the budget bounds them.
    */
   private resendTo(ranges: ReadonlyArray<readonly [number, number]>, requester: string, address: Address, now: number): void {
+    for (const [, item] of this.held(ranges)) {
+      if (this.budget.check(requester, now) !== 'ok') {
+        this.counters.add('repair-deferred')
+        return
+      }
+      this.counters.add('resends')
+      this.counters.add('resends-direct')
+      this.budget.spend(requester, 1, item.chunk.length + DATA_OVERHEAD_BYTES, now)
+      this.hooks.sendDataTo(item, requester, address, now)
+    }
+  }
+
+  /** The NACKed numbers we still hold, in order, with what we sent under them. */
+  private *held(ranges: ReadonlyArray<readonly [number, number]>): Generator<[number, Sequenced]> {
     for (const [first, last] of ranges) {
       for (let seq = first; seq <= Math.min(last, this.stream.seq); seq++) {
         const item = this.stream.lookup(seq)
-        if (!item) continue
-        if (this.budget.check(requester, now) !== 'ok') {
-          this.counters.add('repair-deferred')
-          return
-        }
-        this.counters.add('resends')
-        this.counters.add('resends-direct')
-        this.budget.spend(requester, 1, item.chunk.length + DATA_OVERHEAD_BYTES, now)
-        this.hooks.sendDataTo(item, requester, address, now)
+        if (item) yield [seq, item]
       }
     }
   }

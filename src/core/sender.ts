@@ -64,7 +64,7 @@ export class Sender {
   /** A resend for one requester only (point-to-point repair, point-to-point.ts): unicast, MACed for it when keyed. */
   dataTo(item: Sequenced, to: Address, peer: Peer | undefined): void {
     const queued = this.outbox.length
-    this.send({ type: MessageType.Data, seq: item.seq, index: item.index, count: item.count, chunk: item.chunk }, 'authentic', false, [to], peer?.macOut ? [peer.macOut] : [])
+    this.sendAlone({ type: MessageType.Data, seq: item.seq, index: item.index, count: item.count, chunk: item.chunk }, 'authentic', to, peer)
     if (this.outbox.length > queued) this.outbox[queued].repair = true
   }
 
@@ -107,7 +107,7 @@ export class Sender {
     const body: FrameBody = { type: MessageType.Nack, target: peer.nodeId, targetIncarnation: peer.incarnation, ranges, wantSnapshot }
     if (direct) {
       this.counters.add('nacks-direct')
-      this.send(body, 'cheap', false, [peer.address], peer.macOut ? [peer.macOut] : [])
+      this.sendAlone(body, 'cheap', peer.address, peer)
       return
     }
     this.group(body, false, now, peer.address)
@@ -118,20 +118,19 @@ export class Sender {
     this.counters.add('pings-sent')
     if (direct && address !== undefined) {
       this.counters.add('pings-direct')
-      const peer = this.peers.get(target)
-      this.send({ type: MessageType.Ping, target }, 'cheap', false, [address], peer?.macOut ? [peer.macOut] : [])
+      this.sendAlone({ type: MessageType.Ping, target }, 'cheap', address, this.peers.get(target))
       return
     }
     this.group({ type: MessageType.Ping, target }, false, now, address, true)
   }
 
   ack(to: Peer, messageId: number): void {
-    this.send({ type: MessageType.Ack, to: to.nodeId, messageId }, 'authentic', false, [to.address], to.macOut ? [to.macOut] : [])
+    this.sendAlone({ type: MessageType.Ack, to: to.nodeId, messageId }, 'authentic', to.address, to)
   }
 
   message(to: Peer, messageId: number, data: unknown): void {
     this.counters.add('messages-sent')
-    this.send({ type: MessageType.Message, to: to.nodeId, messageId, data }, 'authentic', false, [to.address], to.macOut ? [to.macOut] : [])
+    this.sendAlone({ type: MessageType.Message, to: to.nodeId, messageId, data }, 'authentic', to.address, to)
   }
 
   /**
@@ -158,6 +157,11 @@ export class Sender {
     const mustProve = body.type === MessageType.Data || body.type === MessageType.Goodbye
     const proof: Proof = mustProve ? 'authentic' : signed ? 'signed' : 'cheap'
     this.send(body, proof, this.config.multicast, this.groupTargets(now, extra, probe), this.macReceivers.keyed)
+  }
+
+  /** To one address by unicast only (direct messages and acks, point-to-point repair and probes), with a MAC for that peer when keyed. */
+  private sendAlone(body: FrameBody, proof: Proof, to: Address, peer: Peer | undefined): void {
+    this.send(body, proof, false, [to], peer?.macOut ? [peer.macOut] : [])
   }
 
   private send(body: FrameBody, proof: Proof, multicast: boolean, unicast: readonly Address[], receivers: readonly PairKey[]): void {
