@@ -83,8 +83,11 @@ async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean):
   const lab = await createLab({ hosts: n + 1, prefix: `dsnb${n}` })
   const keys: SystemKey[] = reduced ? ['dsn'] : SYSTEMS.filter((k) => plan.systems.has(k))
   const entries: Entry[] = keys.map((key) => {
-    const profile = plan.profileDir && key === 'dsn' ? ['--cpu-prof', `--cpu-prof-dir=${plan.profileDir}`] : undefined
-    const sys = new System(SPECS[key], { lab, n, workDir: join(workDir, `${key}-n${n}`), nodeFlags: profile })
+    const flags = [
+      ...(plan.profileDir && key === 'dsn' ? ['--cpu-prof', `--cpu-prof-dir=${plan.profileDir}`] : []),
+      ...(plan.perfMaps ? ['--perf-basic-prof'] : []),
+    ]
+    const sys = new System(SPECS[key], { lab, n, workDir: join(workDir, `${key}-n${n}`), nodeFlags: flags.length > 0 ? flags : undefined })
     return { key, sys, result: { label: sys.label, load: {}, errors: {} } }
   })
   const out: LabResult = { n, partial: reduced, systems: Object.fromEntries(entries.map((e) => [e.key, e.result])) }
@@ -96,9 +99,12 @@ async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean):
       await e.sys.start()
       say(`N=${n} ${e.sys.label}: ${n} nodes up in ${((Date.now() - started) / 1000).toFixed(1)} s`)
     }
+    // Warm-up, the same for every system: the first thousand writes of a fresh Node process run
+    // in V8's baseline tier (a wake-up then costs 1.5-1.8x what it does later), and a daemon lives for days.
+    if (plan.warmup > 0) await section('latency warm-up', has('latency'), async (e) => void (await latencyRun(e.sys, plan.warmup, null)))
     await repeated('latency idle', has('latency'), runs, (e) => latencyRun(e.sys, plan.writes, null), (e, r) => {
       const m = (e.result.latencyIdle = { runs: r, median: medianOf(r) }).median
-      return `p50 ${ms(m.p50)} p99 ${ms(m.p99)} max ${ms(m.max)} (timeouts ${r.map((x) => x.timeouts).join('+')}); CPU per write: writer ${m.writerCpuUs.toFixed(0)} us, each receiver ${m.receiverCpuUs.toFixed(0)} us` +
+      return `p50 ${ms(m.p50)} p99 ${ms(m.p99)} max ${ms(m.max)} (timeouts ${r.map((x) => x.timeouts).join('+')}); CPU per write: writer ${m.writerCpuUs.toFixed(0)} us (kernel ${m.writerSysUs.toFixed(0)}), each receiver ${m.receiverCpuUs.toFixed(0)} us (kernel ${m.receiverSysUs.toFixed(0)})` +
         (Number.isFinite(m.brokerCpuUs) ? `, broker ${m.brokerCpuUs.toFixed(0)} us` : '') +
         (Number.isFinite(m.writerSentPerWrite) ? `; datagrams per write: writer sent ${m.writerSentPerWrite.toFixed(2)} (+${(m.writerUnicastCopiesPerWrite || 0).toFixed(2)} unicast copies), each receiver got ${m.receiverReceivedPerWrite.toFixed(2)}` : '')
     })
@@ -132,7 +138,7 @@ async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean):
         else e.result.loss30 = r
         const rep = r.repair
         say(`  ${percent}% loss, ${e.result.label}: every replica exact after median ${ms(r.medianMs)}, worst ${ms(r.maxMs)} (${r.exact ? 'exact at the end' : 'NOT exact at the end'})` +
-          (rep ? `; ${rep.lostBySome} of ${rep.dataDatagrams} datagrams lost by some, NACKs at origin ${rep.nacksReceivedByOrigin}, sent ${rep.nacksSent}, resends ${rep.resends}, snapshots ${rep.snapshots}` : ''))
+          (rep ? `; ${rep.lostBySome} of ${rep.dataDatagrams} datagrams lost by some, NACKs at origin ${rep.nacksReceivedByOrigin}, sent ${rep.nacksSent} (${rep.nacksDirect ?? 0} to the origin alone), resends ${rep.resends}, snapshots ${rep.snapshots}` : ''))
       })
     }
     await section('wifi lossy multicast', has('wifi'), async (e) => {

@@ -1,7 +1,8 @@
 // What a bench run measures and how many times: parsed from the command line.
 //   npm run bench [-- --quick] [--n 5,10,20] [--only latency,throughput,wire,loss,membership,footprint,wifi]
-//                 [--systems dsn,floor,mqtt1,mqtt0,mqtt1nd] [--runs K] [--writes K] [--seconds S]
-//                 [--loss-reps K] [--wifi-writes K] [--profile DIR] [--out FILE]
+//                 [--systems dsn,floor,mqtt1,mqtt0,mqtt1nd] [--runs K] [--writes K] [--warmup K] [--seconds S]
+//                 [--loss-reps K] [--wifi-writes K] [--profile DIR] [--perf] [--out FILE]
+// --perf starts every node agent with --perf-basic-prof, so `perf record` names their JS frames.
 // Any of the narrowing options makes a 'custom' run: bench/results/custom.md, latest-custom.json.
 
 export const SECTIONS = ['latency', 'throughput', 'wire', 'loss', 'membership', 'footprint', 'wifi'] as const
@@ -19,6 +20,8 @@ export interface Plan {
   systems: Set<SystemKey>
   runs: number
   writes: number
+  /** Latency writes before the first measured run of each system, not counted (V8 warm-up). */
+  warmup: number
   loadWriters: number
   loadIntervalMs: number
   throughputMs: number
@@ -39,6 +42,8 @@ export interface Plan {
   footprintKeys: number
   footprintIdleMs: number
   profileDir: string | null
+  /** Node agents write /tmp/perf-PID.map for `perf record` (bench/NOTES.md). */
+  perfMaps: boolean
   /** 'quick' or 'full' for the standard runs; 'custom' when --n/--only/--systems/... narrow it. */
   kind: 'quick' | 'full' | 'custom'
   out: string
@@ -59,7 +64,7 @@ export function parsePlan(argv: string[]): Plan {
     return new Set(items)
   }
   const quick = flag('quick')
-  const narrowed = ['n', 'only', 'systems', 'runs', 'writes', 'seconds', 'loss-reps', 'wifi-writes', 'profile'].some((f) => value(f) !== undefined)
+  const narrowed = ['n', 'only', 'systems', 'runs', 'writes', 'warmup', 'seconds', 'loss-reps', 'wifi-writes', 'profile'].some((f) => value(f) !== undefined) || flag('perf')
   const kind = narrowed ? 'custom' : quick ? 'quick' : 'full'
   const ns = (value('n') ?? (quick ? '10' : '5,10,20')).split(',').map(Number)
   for (const n of ns) if (!Number.isInteger(n) || n < 2 || n > 60) throw new Error(`--n: sizes 2..60, got ${n}`)
@@ -78,6 +83,7 @@ export function parsePlan(argv: string[]): Plan {
     systems: list('systems', SYSTEMS, SYSTEMS),
     runs: num('runs', quick ? 2 : 3),
     writes: num('writes', 1000),
+    warmup: num('warmup', 1500),
     loadWriters: 3,
     loadIntervalMs: 10,
     throughputMs: num('seconds', 10) * 1000,
@@ -96,6 +102,7 @@ export function parsePlan(argv: string[]): Plan {
     footprintKeys: 100,
     footprintIdleMs: quick ? 10_000 : 30_000,
     profileDir: value('profile') ?? null,
+    perfMaps: flag('perf'),
     kind,
     // A narrowed run must not replace the published tables.
     out: value('out') ?? (kind === 'custom' ? 'bench/results/custom.md' : 'BENCHMARKS.md'),

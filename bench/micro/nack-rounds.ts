@@ -1,10 +1,13 @@
 // Where the NACKs at high loss come from (simulator): for each NACK reaching the origin, was the
 // datagram it names already resent (the repair was lost: a new round) or not yet (a duplicate
-// that suppression missed)? Run: npx tsx bench/micro/nack-rounds.ts 20 0.3
+// that suppression missed)? Run: npx tsx bench/micro/nack-rounds.ts 20 0.3 [seed] [receiveCostMs]
+// receiveCostMs > 0 gives every node a CPU that takes that long to read one datagram
+// (SimNetwork.limitCpu), as N processes sharing 2 cores do: suppression then works on late news.
 import { SimNetwork } from '../../test/sim/network'
 import { digestsAgree, runUntil } from '../../test/core/sim-helpers'
 
 const N = Number(process.argv[2] ?? 20), loss = Number(process.argv[3] ?? 0.3), seed = Number(process.argv[4] ?? N)
+const receiveCostMs = Number(process.argv[5] ?? 0)
 const net = new SimNetwork(seed)
 const nodes = Array.from({ length: N }, (_, i) => net.add(`n${i}`))
 runUntil(net, 20_000, () => digestsAgree(net), 100)
@@ -29,6 +32,7 @@ repair.handleNack = (ranges, wantSnapshot, requester, now) => {
   handle(ranges, wantSnapshot, requester, now)
   if (origin.engine.counters.get('resends') > before) for (const [a, b] of ranges) for (let s = a; s <= b; s++) if (!resentAt.has(s)) resentAt.set(s, now)
 }
+if (receiveCostMs > 0) for (const node of nodes) net.limitCpu(node, receiveCostMs, Infinity)
 net.faults = { ...net.faults, loss }
 const seq0 = origin.engine.stream.seq
 for (let i = 0; i < 200; i++) {

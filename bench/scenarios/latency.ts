@@ -12,6 +12,9 @@ export interface LatencyRun extends Dist {
   writerCpuUs: number
   receiverCpuUs: number
   brokerCpuUs: number
+  /** The kernel's share (system time) of writerCpuUs and receiverCpuUs. */
+  writerSysUs: number
+  receiverSysUs: number
   /** Datagrams the writer sent (sealed, and the unicast copies of them), and the mean receiver received, per write (NaN for MQTT). */
   writerSentPerWrite: number
   writerUnicastCopiesPerWrite: number
@@ -27,12 +30,13 @@ async function counterNow(sys: System, name: string): Promise<number[]> {
   }))
 }
 
-/** CPU microseconds used by each agent so far. */
+/** CPU microseconds used by each agent so far (user + system). */
 export async function cpuNow(sys: System): Promise<number[]> {
-  return Promise.all(sys.agents.map(async (a) => {
-    const cpu = (await a.request({ op: 'memory' })).cpu as NodeJS.CpuUsage
-    return cpu.user + cpu.system
-  }))
+  return (await cpuSplitNow(sys)).map((c) => c.user + c.system)
+}
+
+async function cpuSplitNow(sys: System): Promise<NodeJS.CpuUsage[]> {
+  return Promise.all(sys.agents.map(async (a) => (await a.request({ op: 'memory' })).cpu as NodeJS.CpuUsage))
 }
 
 /** Background load: `writers` other nodes each write one key every `intervalMs`. */
@@ -62,7 +66,7 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
   if (loaders.length > 0) await sleep(500)
   const latencies: number[] = []
   let timeouts = 0
-  const cpu0 = await cpuNow(sys)
+  const cpu0 = await cpuSplitNow(sys)
   const sent0 = await counterNow(sys, 'datagrams-sent')
   const copies0 = await counterNow(sys, 'unicast-copies')
   const received0 = await counterNow(sys, 'datagrams-received')
@@ -92,18 +96,22 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
     await Promise.all(loaders.map((a) => a.request({ op: 'load', intervalMs: 0 })))
     await sys.print('none')
   }
-  const cpu1 = await cpuNow(sys)
+  const cpu1 = await cpuSplitNow(sys)
   const sent1 = await counterNow(sys, 'datagrams-sent')
   const copies1 = await counterNow(sys, 'unicast-copies')
   const received1 = await counterNow(sys, 'datagrams-received')
   const receivedPerReceiver = received1.slice(1).reduce((a, b, i) => a + b - received0[i + 1], 0) / (received1.length - 1)
-  const used = cpu1.map((c, i) => c - cpu0[i])
-  const receiverCpu = used.slice(1).reduce((a, b) => a + b, 0) / (used.length - 1)
+  const used = cpu1.map((c, i) => c.user + c.system - cpu0[i].user - cpu0[i].system)
+  const kernel = cpu1.map((c, i) => c.system - cpu0[i].system)
+  const meanOfReceivers = (xs: number[]): number => xs.slice(1).reduce((a, b) => a + b, 0) / (xs.length - 1)
+  const receiverCpu = meanOfReceivers(used)
   return {
     ...dist(latencies),
     timeouts,
     writerCpuUs: used[0] / writes,
     receiverCpuUs: receiverCpu / writes,
+    writerSysUs: kernel[0] / writes,
+    receiverSysUs: meanOfReceivers(kernel) / writes,
     brokerCpuUs: sys.broker ? ((sys.broker.usage().cpuS - broker0) * 1e6) / writes : NaN,
     writerSentPerWrite: (sent1[0] - sent0[0]) / writes,
     writerUnicastCopiesPerWrite: ((copies1[0] ?? 0) - (copies0[0] ?? 0)) / writes,

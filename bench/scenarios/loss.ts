@@ -18,6 +18,8 @@ export interface RepairCost {
   /** (receiver, datagram) pairs missed. */
   receiverLosses: number
   nacksSent: number
+  /** Of nacksSent, those sent to the origin alone (the sender lagged or had kernel drops: point-to-point.ts). */
+  nacksDirect?: number
   nacksReceivedByOrigin: number
   nacksOverheard: number
   resends: number
@@ -132,6 +134,7 @@ function repairCost(traces: TraceData[], origin: string, before: Counters[], aft
     lostBySome,
     receiverLosses,
     nacksSent: sum('nacks-sent') + sum('snapshot-requests-sent'),
+    nacksDirect: sum('nacks-direct'),
     nacksReceivedByOrigin: delta(0, 'nacks-received'),
     nacksOverheard: sum('nacks-overheard'),
     resends: delta(0, 'resends'),
