@@ -21,3 +21,46 @@ export function sameDigest(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < DIGEST_BYTES; i++) if (a[i] !== b[i]) return false
   return true
 }
+
+/**
+ * A state digest whose entry hashes are taken when the digest is read (a heartbeat, a
+ * comparison), not on every write: a key written 100 times between two heartbeats is hashed
+ * once, and a write costs no node:crypto call. At most one hash per key is in the digest.
+ */
+export class LazyDigest {
+  private readonly folded = new Uint8Array(DIGEST_BYTES)
+  /** The hash each key contributes to `folded`. */
+  private readonly hashes = new Map<string, Uint8Array>()
+  /** Keys written since the last read, with their encoded value: not hashed yet. */
+  private readonly unhashed = new Map<string, Uint8Array>()
+
+  /** `key` now holds `valueBytes` (its previous contribution, if any, leaves the digest). */
+  put(key: string, valueBytes: Uint8Array): void {
+    this.unfold(key)
+    this.unhashed.set(key, valueBytes)
+  }
+
+  /** `key` no longer counts in the digest. */
+  remove(key: string): void {
+    this.unfold(key)
+    this.unhashed.delete(key)
+  }
+
+  /** The XOR of every current entry's hash. Owned by this object: copy it to keep it. */
+  get value(): Uint8Array {
+    for (const [key, bytes] of this.unhashed) {
+      const hash = entryHash(key, bytes)
+      xorInto(this.folded, hash)
+      this.hashes.set(key, hash)
+    }
+    this.unhashed.clear()
+    return this.folded
+  }
+
+  private unfold(key: string): void {
+    const hash = this.hashes.get(key)
+    if (!hash) return
+    xorInto(this.folded, hash)
+    this.hashes.delete(key)
+  }
+}

@@ -1,12 +1,7 @@
 import { DsnError } from '../errors'
-import { DIGEST_BYTES } from '../wire/constants'
-import { entryHash, xorInto } from './digest'
+import { LazyDigest } from './digest'
 import { frozenRecord, TOMBSTONE, type EncodedValue } from './values'
 import type { BodyEntry } from './body'
-
-interface OwnEntry extends EncodedValue {
-  hash: Uint8Array
-}
 
 export interface OwnStateLimits {
   maxKeysPerNode: number
@@ -18,10 +13,10 @@ export interface OwnStateLimits {
  * and the writes not yet sent. Writes to one key before the next flush coalesce into one.
  */
 export class OwnState {
-  private readonly entries = new Map<string, OwnEntry>()
+  private readonly entries = new Map<string, EncodedValue>()
   private readonly pending = new Map<string, Uint8Array>()
   private totalBytes = 0
-  readonly digest = new Uint8Array(DIGEST_BYTES)
+  private readonly digestOf = new LazyDigest()
 
   constructor(private readonly limits: OwnStateLimits) {}
 
@@ -35,10 +30,8 @@ export class OwnState {
     if (size > this.limits.maxStateBytes) {
       throw new DsnError('DSN_STATE_TOO_LARGE', `state would be ${size} bytes; maxStateBytes is ${this.limits.maxStateBytes}`)
     }
-    if (old) xorInto(this.digest, old.hash)
-    const hash = entryHash(key, encoded.bytes)
-    xorInto(this.digest, hash)
-    this.entries.set(key, { ...encoded, hash })
+    this.digestOf.put(key, encoded.bytes)
+    this.entries.set(key, encoded)
     this.totalBytes = size
     this.pending.set(key, encoded.bytes)
     return { changed: true }
@@ -47,11 +40,16 @@ export class OwnState {
   delete(key: string): boolean {
     const old = this.entries.get(key)
     if (!old) return false
-    xorInto(this.digest, old.hash)
+    this.digestOf.remove(key)
     this.entries.delete(key)
     this.totalBytes -= old.bytes.length + Buffer.byteLength(key)
     this.pending.set(key, TOMBSTONE)
     return true
+  }
+
+  /** What peers compare their replica against (owned here: copy it to keep it). */
+  get digest(): Uint8Array {
+    return this.digestOf.value
   }
 
   get(key: string): unknown {

@@ -1,6 +1,6 @@
-import { BodyKind, DIGEST_BYTES } from '../wire/constants'
+import { BodyKind } from '../wire/constants'
 import { decodeBody } from './body'
-import { entryHash, xorInto } from './digest'
+import { LazyDigest } from './digest'
 import { GapTracker } from './gap-tracker'
 import { NackBackoff } from './repair-budget'
 import { freeze, frozenRecord } from './values'
@@ -11,7 +11,6 @@ interface ReplicaEntry {
   value: unknown
   /** Sequence number of the body that wrote it: a write applies only over an older one. */
   version: number
-  hash: Uint8Array
   /** Key and encoded value bytes, counted against maxStateBytes. */
   size: number
 }
@@ -39,11 +38,12 @@ export type ReplicaDrop = 'duplicate' | 'malformed-body' | 'reassembly-full'
  */
 export class Replica {
   readonly gaps = new GapTracker()
-  readonly digest = new Uint8Array(DIGEST_BYTES)
+  /** Every entry's hash, held or refused (see write()): equals the origin's digest once in sync. */
+  private readonly digestOf = new LazyDigest()
   private readonly entries = new Map<string, ReplicaEntry>()
   private readonly tombstones = new Map<string, number>()
-  /** Keys the origin holds that we refused: their version and hash, which stays in the digest. */
-  private readonly refused = new Map<string, { version: number; hash: Uint8Array }>()
+  /** Keys the origin holds that we refused: their version (their hash stays in the digest). */
+  private readonly refused = new Map<string, { version: number }>()
   private readonly assembling = new Map<number, { count: number; parts: Map<number, Uint8Array>; bytes: number }>()
   private assemblingBytes = 0
   private stateBytes = 0
@@ -123,6 +123,11 @@ export class Replica {
     this.assembliesEvicted++
   }
 
+  /** Owned here: copy it to keep it. */
+  get digest(): Uint8Array {
+    return this.digestOf.value
+  }
+
   get(key: string): unknown {
     return this.entries.get(key)?.value
   }
@@ -182,7 +187,7 @@ export class Replica {
     const currentVersion = current?.version ?? refused?.version ?? this.tombstones.get(key) ?? 0
     if (version <= currentVersion) return
     if (refused) {
-      xorInto(this.digest, refused.hash)
+      this.digestOf.remove(key)
       this.refused.delete(key)
     }
     if (value === undefined) {
@@ -193,7 +198,6 @@ export class Replica {
     // Hash the canonical re-encoding, as the origin does, so digests agree byte for byte.
     const encoded = cbor.encode(value)
     const size = Buffer.byteLength(key) + encoded.length
-    const hash = entryHash(key, encoded)
     // Our limits hold for what peers make us keep, too: a member cannot fill our memory.
     const tooMany = !current && this.entries.size >= this.limits.maxKeysPerNode
     const tooLarge = encoded.length > this.limits.maxValueBytes || this.stateBytes - (current?.size ?? 0) + size > this.limits.maxStateBytes
@@ -204,22 +208,21 @@ export class Replica {
       if (current) this.remove(key, current, updates)
       // Bounded (a hash and a key each): past it the digest differs and requests back off.
       if (this.refused.size < 4 * this.limits.maxKeysPerNode + 1024) {
-        this.refused.set(key, { version, hash })
-        xorInto(this.digest, hash)
+        this.refused.set(key, { version })
+        this.digestOf.put(key, encoded)
       }
       return
     }
     this.tombstones.delete(key)
-    if (current) xorInto(this.digest, current.hash)
-    xorInto(this.digest, hash)
+    this.digestOf.put(key, encoded)
     this.stateBytes += size - (current?.size ?? 0)
     const frozen = freeze(value)
-    this.entries.set(key, { value: frozen, version, hash, size })
+    this.entries.set(key, { value: frozen, version, size })
     updates.push({ nodeId: this.nodeId, key, value: frozen, deleted: false })
   }
 
   private remove(key: string, current: ReplicaEntry, updates: UpdateEvent[]): void {
-    xorInto(this.digest, current.hash)
+    this.digestOf.remove(key)
     this.stateBytes -= current.size
     this.entries.delete(key)
     updates.push({ nodeId: this.nodeId, key, value: undefined, deleted: true })

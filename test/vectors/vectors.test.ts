@@ -7,6 +7,7 @@ import * as path from 'node:path'
 import { chacha20poly1305 } from '@noble/ciphers/chacha'
 import { decodeBody, encodeBody } from '../../src/core/body'
 import { entryHash, xorInto } from '../../src/core/digest'
+import { OwnState } from '../../src/core/own-state'
 import { Sealer, type FrameBody } from '../../src/core/sealer'
 import type { RandomSource } from '../../src/core/types'
 import { encodeValue, TOMBSTONE } from '../../src/core/values'
@@ -118,6 +119,12 @@ t.test('identity, state digest and bodies', async (t) => {
     xorInto(digest, bytes(e.entryHash))
   }
   t.equal(hex(digest), V.state.digest, 'digest = XOR of entry hashes')
+  // The node's own state, which hashes lazily, says the same after a write and a delete.
+  const own = new OwnState({ maxKeysPerNode: 100, maxStateBytes: 1 << 16 })
+  own.set('scratch', encodeValue(1, 1 << 16))
+  for (const e of V.state.entries) own.set(e.key, encodeValue(e.value, 1 << 16))
+  own.delete('scratch')
+  t.equal(hex(own.digest), V.state.digest, 'OwnState.digest')
   const entries = V.state.entries.map((e) => ({ key: e.key, bytes: bytes(e.valueCbor) }))
   t.equal(hex(encodeBody(BodyKind.Delta, [...entries, { key: 'old', bytes: TOMBSTONE }])), V.bodies.delta)
   t.equal(hex(encodeBody(BodyKind.Snapshot, entries)), V.bodies.snapshot)
