@@ -24,12 +24,19 @@ export interface MembershipHooks {
 
 /** Replicas parked for peers declared down by timeout, at most: a slow peer's comes back with it. */
 const MAX_PARKED = 16
+/** Above this many peers, hearing the earliest deadline's holder does not rescan (see the class). */
+const RESCAN_ON_HEARD_MAX_PEERS = 64
 
 /**
  * The peer table: who we know (pinned keys, admission within bounds), who is up, and the
  * per-peer timers (NACK, probe, timeout). The earliest timer is kept as a lower bound that is
- * lowered when a timer is set earlier and recomputed only when it comes due, so neither a
- * datagram nor a write scans every peer: only a due timer does.
+ * lowered when a timer is set earlier and recomputed when it comes due, or when the peer that
+ * held it is heard (its timers move later): otherwise every heartbeat would leave a stale
+ * deadline behind, and a process wake-up for nothing (about 3 a second at N = 10). A scan
+ * happens only then, and after it another peer holds the earliest, so a stream of datagrams
+ * from one peer scans at most once. In a large cluster the heartbeats come in deadline order,
+ * so nearly every one would scan (N² a period); there the datagrams wake the process far more
+ * often than a stale deadline does, and the scan is skipped above RESCAN_ON_HEARD_MAX_PEERS.
  */
 export class Membership {
   readonly peers = new Map<string, Peer>()
@@ -163,14 +170,20 @@ export class Membership {
 
   /** An accepted frame from a current peer: it is alive, here, and not quiet any more. */
   heard(peer: Peer, from: Address, via: 'multicast' | 'unicast', now: number): void {
+    const heldEarliest =
+      this.peers.size <= RESCAN_ON_HEARD_MAX_PEERS &&
+      peer.replica !== null &&
+      this.deadlineOf(peer, now) <= this.earliest
     peer.lastHeardAt = now
     if (peer.address !== from) {
       peer.address = from
       this.hooks.peerMoved?.(peer)
     }
     if (via === 'multicast') peer.lastMulticastAt = now
-    // Only pushes this peer's timers later, so the cached earliest stays a valid lower bound.
+    // Only pushes this peer's timers later, so the cached earliest stays a valid lower bound...
     peer.probeAt = null
+    // ...but a stale one when this peer held it.
+    if (heldEarliest) this.recomputeEarliest(now)
   }
 
   /** A replica's NACK timer was set (or moved earlier). */
@@ -195,6 +208,12 @@ export class Membership {
 
   nextDeadline(): number {
     return this.earliest
+  }
+
+  private recomputeEarliest(now: number): void {
+    let next = Infinity
+    for (const other of this.peers.values()) next = Math.min(next, this.deadlineOf(other, now))
+    this.earliest = next
   }
 
   private lowerDeadline(at: number): void {
