@@ -1,6 +1,6 @@
 // What a bench run measures and how many times: parsed from the command line.
 //   npm run bench [-- --quick] [--n 5,10,20] [--only latency,throughput,wire,loss,membership,footprint,wifi]
-//                 [--systems dsn,floor,mqtt1,mqtt0,mqtt1nd] [--runs K] [--writes K] [--warmup K] [--seconds S]
+//                 [--systems dsn,floor,sfloor,mqtt1,mqtt0,mqtt1nd] [--runs K] [--writes K] [--warmup K] [--seconds S]
 //                 [--loss-reps K] [--wifi-writes K] [--profile DIR] [--perf] [--out FILE]
 // --perf starts every node agent with --perf-basic-prof, so `perf record` names their JS frames.
 // Any of the narrowing options makes a 'custom' run: bench/results/custom.md, latest-custom.json.

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [--n 5,10,20] [--only latency,throughput,wire,loss,membership,footprint]
-//                [--systems dsn,floor,mqtt1,mqtt0,mqtt1nd] [--runs K] [--writes K] [--seconds S]
-//                [--loss-reps K] [--profile DIR] [--out FILE]
+//                [--systems dsn,floor,sfloor,mqtt1,mqtt0,mqtt1nd] [--runs K] [--writes K] [--warmup K] [--seconds S]
+//                [--loss-reps K] [--profile DIR] [--perf] [--out FILE]
 // A narrowed run (any of those options) writes bench/results/custom.md, not BENCHMARKS.md.
 //   npm run bench -- --report-only [bench/results/latest-quick.json]   re-renders BENCHMARKS.md
 // Runs bench/main.ts under tsx. Needs root (network namespaces), nft, and Debian's mosquitto,
