@@ -12,6 +12,10 @@ const HEALTH_SAMPLE_MS = 250
 export interface LinkFaults {
   /** Probability that one receiver loses one datagram. */
   loss: number
+  /** Probability that a datagram is lost as it leaves its sender, for every receiver of it at
+   * once (one draw per multicast copy, one per unicast copy). With `loss`, this is the bench
+   * lab's loss on every host's link in both directions (test/lab/nft.ts). 0 unless set. */
+  lossOut?: number
   duplicate: number
   /** Extra random delay in [0, jitterMs]: reorders datagrams. */
   jitterMs: number
@@ -273,15 +277,20 @@ export class SimNetwork {
       // One delivery per node: by multicast when that copy gets through, else by unicast when
       // it was also sent that way (the second copy would only be refused as a replay).
       const targets = new Map<SimNode, 'multicast' | 'unicast'>()
-      if (out.multicast && !this.multicastBlocked) {
+      if (out.multicast && !this.multicastBlocked && !this.lostLeaving()) {
         for (const n of this.nodes) if (n !== node && !this.multicastLost(node, n)) targets.set(n, 'multicast')
       }
       for (const address of out.unicast) {
         const n = this.nodes.find((x) => x.address === address)
-        if (n && n !== node && !targets.has(n)) targets.set(n, 'unicast')
+        if (n && n !== node && !targets.has(n) && !this.lostLeaving()) targets.set(n, 'unicast')
       }
       for (const [to, via] of targets) this.transmit(node, to, out.bytes, via)
     }
+  }
+
+  private lostLeaving(): boolean {
+    const p = this.faults.lossOut ?? 0
+    return p > 0 && this.random.next() < p
   }
 
   /** Puts raw bytes on the wire to one node, as an attacker or a replayed capture would. */
