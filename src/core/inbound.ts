@@ -169,6 +169,8 @@ export class Inbound {
         break
       case MessageType.Data: {
         const evictions = replica.evictions, refused = replica.keysRefused, assemblies = replica.assembliesEvicted
+        // A number below the latest we knew of is a resend (a fresh packet, so no duplicate).
+        if (frame.seq <= replica.gaps.latest) replica.nackBackoff.noteRepair()
         const result = replica.receive(frame)
         if (replica.evictions > evictions) counters.add('window-evictions', replica.evictions - evictions)
         if (replica.keysRefused > refused) counters.add('dropped.peer-over-limits', replica.keysRefused - refused)

@@ -112,7 +112,10 @@ export const REPAIR = {
    * that later repair waits out, so a big state is never starved but cannot repeat at once. */
   maxDebtSeconds: 4,
   /** Receivers: an unanswered NACK is retried after nackRetryMs, doubling per unanswered retry
-   * up to this, and back to nackRetryMs as soon as the gap shrinks. */
+   * up to this, and back to nackRetryMs as soon as the gap shrinks. A NACK is not counted as
+   * unanswered while the origin is seen resending (for anyone): it answers, only our NACK or its
+   * repair was lost. (A 250 ms bound was tried and failed test/sim/wifi.test.ts's
+   * multicast-blocked-everywhere case, whose 5 s bound that scenario only just meets.) */
   nackBackoffMaxMs: 1000,
   /** An overheard snapshot request for an origin stands for ours for this long (one snapshot
    * serves everyone), as an overheard NACK does for resends. */

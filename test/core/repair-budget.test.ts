@@ -75,3 +75,15 @@ t.test('NACK back-off doubles while unanswered and resets on progress', async (t
   t.equal(b.retryMs(40), 40, 'progress resets it')
   t.equal(b.misses, 0)
 })
+
+t.test('NACK back-off does not grow while the origin is seen resending', async (t) => {
+  const b = new NackBackoff()
+  b.sent(10)
+  b.sent(10)
+  t.equal(b.retryMs(40), 80, 'one unanswered NACK')
+  b.noteRepair()
+  b.sent(10)
+  t.equal(b.retryMs(40), 80, 'a resend for anyone came between: our NACK or its repair was lost, not ignored')
+  b.sent(10)
+  t.equal(b.retryMs(40), 160, 'the origin silent again: it doubles again')
+})
