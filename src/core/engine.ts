@@ -341,8 +341,10 @@ export class Engine {
   private sendData(item: Sequenced, now: number, repair = false): void {
     this.sender.data(item, now, repair)
     // Where loss was seen: a NACK reached us, or a peer reports losing some of our multicast.
+    // Where even repairs are lost, a tail heartbeat is as likely to be: it goes out as many
+    // times as each resend does.
     const lossSeenAt = Math.max(this.originRepair.lastNackAt, this.reach.paths.lossReportedAt)
-    this.heartbeats.afterData(now, lossSeenAt)
+    this.heartbeats.afterData(now, lossSeenAt, this.originRepair.resendCopies)
   }
 
   private sendHeartbeat(signed: boolean, now: number, extra?: Address): void {

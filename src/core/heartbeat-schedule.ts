@@ -10,6 +10,8 @@ import type { RandomSource } from './types'
 export class HeartbeatSchedule {
   private nextAt: number
   private tailAt = Infinity
+  /** Tail heartbeats still to send after the last data, counting the one at tailAt. */
+  private tailsLeft = 0
   private introduceAt = Infinity
   private lastPingAnsweredAt = -Infinity
   /** Heartbeats sent so far: every n-th is signed, every m-th is followed by a peer list. */
@@ -39,9 +41,14 @@ export class HeartbeatSchedule {
     this.introduceAt = Math.min(this.introduceAt, now)
   }
 
-  /** Data left at `now`; where loss was seen lately, a tail heartbeat follows to reveal a lost tail. */
-  afterData(now: number, lossSeenAt: number): void {
-    if (now - lossSeenAt < TIMERS.tailHeartbeatAfterNackMs) this.tailAt = now + TIMERS.tailHeartbeatMs
+  /**
+   * Data left at `now`; where loss was seen lately, `tails` tail heartbeats follow (the first
+   * after tailHeartbeatMs, the next tailHeartbeatRepeatMs apart) to reveal a lost tail.
+   */
+  afterData(now: number, lossSeenAt: number, tails = 1): void {
+    if (now - lossSeenAt >= TIMERS.tailHeartbeatAfterNackMs) return
+    this.tailAt = now + TIMERS.tailHeartbeatMs
+    this.tailsLeft = tails
   }
 
   /** Whether a PING may be answered now (at most one answer per pingAnswerMinIntervalMs); counts it if so. */
@@ -56,7 +63,9 @@ export class HeartbeatSchedule {
     this.sent++
     const jitter = 1 + TIMERS.heartbeatJitter * (2 * this.random.next() - 1)
     this.nextAt = now + this.intervalMs * jitter
-    this.tailAt = Infinity
+    // Any heartbeat tells the latest seq, so it counts as the pending tail heartbeat.
+    if (this.tailAt !== Infinity && --this.tailsLeft > 0) this.tailAt = now + TIMERS.tailHeartbeatRepeatMs
+    else this.tailAt = Infinity
     if (signed) this.introduceAt = Infinity
   }
 }

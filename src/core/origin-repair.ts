@@ -39,6 +39,11 @@ export class OriginRepair {
     private readonly budget: RepairBudget,
   ) {}
 
+  /** Copies each resend gets now: 1, or more where repairs themselves are being lost. */
+  get resendCopies(): number {
+    return this.copies
+  }
+
   /**
    * `replyTo`: the NACK came to us alone (by unicast), so its losses are the requester's own:
    * resends go to that address only, one copy each (point-to-point.ts). Snapshots still go to the

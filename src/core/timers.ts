@@ -30,6 +30,10 @@ export const TIMERS = {
   /** ...sent only this long after a NACK last reached us: on a clean link it would double the
    * datagrams per write for nothing, and where loss was seen it is worth its bytes. */
   tailHeartbeatAfterNackMs: 10_000,
+  /** Where resends go out twice (repairs are being lost), the tail heartbeat does too, this
+   * long after the first: a receiver that lost both the tail and one heartbeat would otherwise
+   * wait for the next regular heartbeat, a second later. */
+  tailHeartbeatRepeatMs: 75,
   /** Heartbeats carry a signature (and the public key) every n-th time, when a new peer
    * appears, and when asked: 64 bytes saved on most heartbeats keeps idle traffic low. */
   signedHeartbeatEvery: 8,
