@@ -20,7 +20,10 @@ export const METHODS = `- **Lab.** N node hosts plus one spare host (the broker 
 - **Latency** (1): one writer (node 0) writes key \`lat\` = a fresh integer; the figure for a
   write is the latest \`update\` event among all N-1 other nodes minus the writer's clock just
   before \`set()\`. One write outstanding at a time, then a random 0-5 ms pause; >= 1,000
-  writes per run; p50/p99/max per run, median over runs. *Loaded*: meanwhile 3 other nodes
+  writes per run; p50/p99/max per run, median over runs. Before the first run every system
+  gets the same unmeasured warm-up of 1,500 such writes (\`--warmup K\`): a fresh Node process
+  runs its first thousand or so in V8's baseline tier, at 1.5-1.8x the cost per wake-up, and a
+  daemon lives for days. *Loaded*: meanwhile 3 other nodes
   each write one key every 10 ms (300 writes/s into the mesh, each delivered to N-1 nodes).
 - **Throughput** (2): a writer sets B distinct keys in one turn of its event loop (round r
   sets key j to r*B + j); each receiver reports when all B keys hold round r's values; the
@@ -31,7 +34,8 @@ export const METHODS = `- **Lab.** N node hosts plus one spare host (the broker 
   everywhere - first write). At the end every replica is compared to the writer's state.
 - **CPU per write / per update**: \`process.cpuUsage()\` of every node process (and the broker's
   from \`/proc\`) before and after the idle latency run and the one-writer throughput run,
-  divided by the writes or updates; "each receiver" is the mean over the non-writing nodes
+  divided by the writes or updates (the kernel's share, system time, in brackets in the log);
+  "each receiver" is the mean over the non-writing nodes
   (it includes printing the \`update\` event as a JSON line in the latency run, the same for
   every system). On this lab the N node processes share 2 cores, so the latency to the last
   of N-1 receivers grows with the receivers' CPU per write: these rows say why.
