@@ -1,5 +1,5 @@
 // Membership's timers: the earliest deadline is a lower bound kept without scanning peers on
-// every datagram; a due timer scans once and finds the true earliest; timeouts still fire on time.
+// every datagram (only hearing the peer that held it rescans, up to 64 peers); a due timer scans once and finds the true earliest; timeouts still fire on time.
 import t from 'tap'
 import { defaultConfig, type DsnConfig } from '../../src/config'
 import { Counters } from '../../src/core/counters'
@@ -37,6 +37,25 @@ t.test('the deadline is the first quiet-peer probe, and hearing a peer never mak
   t.ok(membership.nextDeadline() <= 500 + quiet, 'still a lower bound after every peer was heard again')
   membership.tick(quiet)
   t.equal(membership.nextDeadline(), 500 + quiet, 'one due tick finds the true earliest again')
+})
+
+t.test('hearing the peer that held the earliest deadline moves it to the true earliest: no wake-up for nothing', async (t) => {
+  const { config, membership, peers } = setup(3)
+  const quiet = config.heartbeatIntervalMs * TIMERS.probeAfterIntervals
+  membership.heard(peers[0], peers[0].address, 'multicast', 100)
+  membership.heard(peers[1], peers[1].address, 'multicast', 200)
+  t.equal(membership.nextDeadline(), quiet, 'p2, not heard since 0, still holds it')
+  membership.heard(peers[2], peers[2].address, 'multicast', 300)
+  t.equal(membership.nextDeadline(), 100 + quiet, 'the next true deadline (p0), not the stale one at ' + quiet)
+})
+
+t.test('above 64 peers hearing does not rescan: the deadline stays a lower bound', async (t) => {
+  const { config, membership, peers } = setup(65)
+  const quiet = config.heartbeatIntervalMs * TIMERS.probeAfterIntervals
+  for (const p of peers) membership.heard(p, p.address, 'multicast', 100)
+  t.equal(membership.nextDeadline(), quiet, 'stale but early: the due tick will find the truth')
+  membership.tick(quiet)
+  t.equal(membership.nextDeadline(), 100 + quiet)
 })
 
 t.test('a NACK scheduled for one replica lowers the deadline at once', async (t) => {
