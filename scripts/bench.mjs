@@ -45,7 +45,7 @@ let agentBundle = ''
 if (!reportOnly) {
   const { build } = await import('esbuild')
   const { bundlePlugins } = await import('./bundle-plugins.mjs')
-  const { pureJsCbor, mqttUnused } = bundlePlugins(root)
+  const { pureJsCbor, mqttUnused, noblePure } = bundlePlugins(root)
   agentBundle = resolve(root, 'bench/.build/node-agent.cjs')
   await build({
     entryPoints: [resolve(root, 'bench/agents/node-agent.ts')],
@@ -55,7 +55,7 @@ if (!reportOnly) {
     target: 'node18',
     format: 'cjs',
     sourcemap: 'inline',
-    plugins: [pureJsCbor, mqttUnused],
+    plugins: [pureJsCbor, mqttUnused, noblePure],
     logLevel: 'warning',
   })
 }

@@ -21,7 +21,7 @@ const outfile = resolve(outIndex === -1 ? join(root, 'dist/dsn.cjs') : args[outI
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const log = (...line) => quiet || console.log(...line)
 
-const { pureJsCbor, mqttUnused } = bundlePlugins(root)
+const { pureJsCbor, mqttUnused, noblePure } = bundlePlugins(root)
 
 const started = Date.now()
 const result = await build({
@@ -35,7 +35,7 @@ const result = await build({
   legalComments: 'none',
   banner: { js: '#!/usr/bin/env node' },
   define: { __DSN_VERSION__: JSON.stringify(pkg.version) },
-  plugins: [pureJsCbor, mqttUnused],
+  plugins: [pureJsCbor, mqttUnused, noblePure],
   metafile: true,
   logLevel: 'warning',
 })

@@ -2,7 +2,7 @@
 // implementation can check itself against ours byte for byte. Deterministic: fixed network
 // keys, cluster, Ed25519 seed and nonces (Ed25519 signatures are deterministic).
 // Run: npx tsx scripts/make-vectors.ts   (test/vectors/vectors.test.ts re-derives every byte)
-import { hkdfSync } from 'node:crypto'
+import { createHash, hkdfSync } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { encodeBody } from '../src/core/body'
@@ -101,6 +101,8 @@ const vectors = cases.map((c, i) => {
     frameCbor: hex(frameBytes),
     signedMessage: c.signed ? hex(message) : null,
     signature: signature ? hex(signature) : null,
+    // What every receiver's MAC starts from: SHA-256(frame)[0..16], HChaCha20's input.
+    macInput: macs ? hex(createHash('sha256').update(frameBytes).digest().subarray(0, 16)) : null,
     macTrailer: macs ? hex(macs) : null,
     nonce: hex(nonce),
     associatedData: hex(Buffer.concat([Uint8Array.of(PROTOCOL_VERSION, primary.id), clusterBytes])),

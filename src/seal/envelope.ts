@@ -16,7 +16,7 @@ export const TAG_BYTES = 16
 export const SIGNATURE_BYTES = 64
 export const FLAG_SIGNED = 1
 export const FLAG_MACS = 2
-/** One receiver MAC: hint (1) | truncated HMAC (6). */
+/** One receiver MAC: hint (1) | truncated HChaCha20 of the frame hash (6): seal/pair-keys.ts. */
 export const MAC_HINT_BYTES = 1
 export const MAC_TAG_BYTES = 6
 export const MAC_ENTRY_BYTES = MAC_HINT_BYTES + MAC_TAG_BYTES

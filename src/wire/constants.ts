@@ -1,6 +1,7 @@
 /** Wire constants. The message-type enum is append-only: never renumber, only add. */
-/** 3: heartbeats carry the multicast count and a receiver report (docs/PROTOCOL.md 13.2-13.3). */
-export const PROTOCOL_VERSION = 3
+/** 3: heartbeats carry the multicast count and a receiver report (docs/PROTOCOL.md 13.2-13.3).
+ * 4: receiver MACs are HChaCha20 of the frame's SHA-256 under the pair key, not HMAC (3.2). */
+export const PROTOCOL_VERSION = 4
 
 export const enum MessageType {
   Heartbeat = 1,
