@@ -122,7 +122,7 @@ export class Engine {
     }, options.pinned)
     this.sender = new Sender(config, this.counters, this.sealer, this.unicast, this.membership.peers, this.reach)
     this.gapRepair = new GapRepair(config, this.counters, this.random, this.membership, {
-      nack: (peer, ranges, wantSnapshot, now) => this.sender.nack(peer, ranges, wantSnapshot, now, this.p2p.direct(now)),
+      nack: (peer, ranges, wantSnapshot, now, copies) => this.sender.nack(peer, ranges, wantSnapshot, now, this.p2p.direct(now), copies),
       lag: (now) => (this.health.isDegraded(now) ? Math.min(HEALTH.maxNackLagWaitMs, this.health.lag(now)) : 0),
     })
     this.originRepair = new OriginRepair(this.counters, this.stream, this.own, {

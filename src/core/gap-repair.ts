@@ -8,7 +8,8 @@ import { MAX_NACK_RANGES, REPAIR, TIMERS } from './timers'
 import type { RandomSource } from './types'
 
 export interface GapRepairHooks {
-  nack(peer: Peer, ranges: Array<[number, number]>, wantSnapshot: boolean, now: number): void
+  /** `copies`: the same sealed datagram this many times (one packet number: the origin acts once). */
+  nack(peer: Peer, ranges: Array<[number, number]>, wantSnapshot: boolean, now: number, copies?: number): void
   /** Our own lag (local-health.ts), 0 when healthy: NACKs wait at least this long. */
   lag?(now: number): number
 }
@@ -57,8 +58,10 @@ export class GapRepair {
     const retryMs = replica.nackBackoff.retryMs(TIMERS.nackRetryMs)
     const ranges = replica.gaps.missing(now - retryMs, MAX_NACK_RANGES)
     if (ranges.length > 0) {
-      replica.nackBackoff.sent(replica.gaps.contiguous + replica.gaps.pendingAbove)
-      this.hooks.nack(peer, ranges, false, now)
+      const repeat = replica.nackBackoff.sent(replica.gaps.contiguous + replica.gaps.pendingAbove)
+      // A NACK that repeats one which brought nothing goes out twice: on a lossy path it or its
+      // repair was lost, and a second copy halves the chance of another wasted round.
+      this.hooks.nack(peer, ranges, false, now, repeat ? REPAIR.repeatNackCopies : 1)
       replica.gaps.markRequested(ranges, now)
     } else if (replica.gaps.hasGap()) {
       this.counters.add('nacks-suppressed')

@@ -120,6 +120,9 @@ export class Inbound {
         // Likely a restart we have not seen signed yet: ask for a signed heartbeat.
         this.askIntroduction(frame.origin, from, now)
       }
+      // A repeated NACK goes out twice with one packet number (gap-repair.ts): its second copy
+      // is expected, not an attack, and a replayed NACK only asks for what the repair budget bounds.
+      if (verdict === 'replay' && frame.type === MessageType.Nack) return counters.add('ignored.nack-copies')
       if (verdict !== 'fresh') return counters.drop(verdict)
     }
     // Unsigned frames cannot introduce a node or a new incarnation: only repair and probe

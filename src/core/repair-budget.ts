@@ -114,13 +114,18 @@ export class NackBackoff {
     this.repairSeen = true
   }
 
-  /** A NACK is being sent while `held` sequence numbers have arrived (contiguous + above the gap). */
-  sent(held: number): void {
-    if (held > this.heldAtLastNack) this.unanswered = 0
+  /**
+   * A NACK is being sent while `held` sequence numbers have arrived (contiguous + above the gap).
+   * True when it repeats our last NACK with nothing gained since: that one or its repair was lost.
+   */
+  sent(held: number): boolean {
+    const repeat = held <= this.heldAtLastNack
+    if (!repeat) this.unanswered = 0
     // No progress, but the origin is repairing: our NACK or its answer was lost, not ignored.
     else if (!this.repairSeen) this.unanswered++
     this.heldAtLastNack = held
     this.repairSeen = false
+    return repeat
   }
 
   /** Delay before the next NACK check, given the base retry. */

@@ -101,16 +101,25 @@ export class Sender {
     this.group({ type: MessageType.Goodbye }, true, now)
   }
 
-  /** `direct`: to the origin alone (our losses are our own, point-to-point.ts), not to the group. */
-  nack(peer: Peer, ranges: Array<[number, number]>, wantSnapshot: boolean, now: number, direct = false): void {
+  /**
+   * `direct`: to the origin alone (our losses are our own, point-to-point.ts), not to the group.
+   * `copies`: the same sealed bytes again, so the origin (and whoever overhears) takes one NACK
+   * and counts the rest as `ignored.nack-copies`.
+   */
+  nack(peer: Peer, ranges: Array<[number, number]>, wantSnapshot: boolean, now: number, direct = false, copies = 1): void {
     this.counters.add(wantSnapshot ? 'snapshot-requests-sent' : 'nacks-sent')
     const body: FrameBody = { type: MessageType.Nack, target: peer.nodeId, targetIncarnation: peer.incarnation, ranges, wantSnapshot }
+    const queued = this.outbox.length
     if (direct) {
       this.counters.add('nacks-direct')
       this.sendAlone(body, 'cheap', peer.address, peer)
-      return
+    } else {
+      this.group(body, false, now, peer.address)
     }
-    this.group(body, false, now, peer.address)
+    const sealed = this.outbox[queued]
+    if (!sealed) return
+    for (let c = 1; c < copies; c++) this.outbox.push({ ...sealed })
+    if (copies > 1) this.counters.add('nack-copies', copies - 1)
   }
 
   /** `direct`: to the target alone (we heard it late because we lag, point-to-point.ts), not to the group. */

@@ -40,6 +40,7 @@ const KNOWN: Record<string, [string, string]> = {
   'nacks-received': ['dsn_nacks_received_total', 'NACKs received for our own stream (origin side of repair).'],
   'nacks-overheard': ['dsn_nacks_overheard_total', 'NACKs of other receivers overheard (they may suppress ours).'],
   'nacks-suppressed': ['dsn_nacks_suppressed_total', 'NACKs not sent because another receiver already asked.'],
+  'nack-copies': ['dsn_nack_copies_total', 'Second copies of NACKs that repeated one which brought nothing (a lossy path).'],
   resends: ['dsn_resends_total', 'Datagrams resent from history in answer to NACKs.'],
   'resend-copies': ['dsn_resend_copies_total', 'Extra copies of resends, sent while repairs were being lost (high loss).'],
   'resends-suppressed': ['dsn_resends_suppressed_total', 'Resends skipped because the same datagram was just resent.'],

@@ -87,3 +87,13 @@ t.test('NACK back-off does not grow while the origin is seen resending', async (
   b.sent(10)
   t.equal(b.retryMs(40), 160, 'the origin silent again: it doubles again')
 })
+
+t.test('a NACK says whether it repeats the last one with nothing gained', async (t) => {
+  const b = new NackBackoff()
+  t.equal(b.sent(10), false, 'the first NACK of a gap')
+  t.equal(b.sent(10), true, 'nothing arrived since: a repeat')
+  b.noteRepair()
+  t.equal(b.sent(10), true, 'a resend for someone else is no gain for us: still a repeat')
+  t.equal(b.sent(12), false, 'something arrived: a new NACK')
+})
+

@@ -80,6 +80,44 @@ t.test('where repairs are lost too (30% loss), resends go out twice and fewer NA
   t.equal(low.copies, 0, 'at 10% loss with 19 receivers a single copy serves: no extra bytes')
 })
 
+t.test('a repeated NACK goes out twice as one datagram: the origin acts once, nobody counts a replay', async (t) => {
+  const net = new SimNetwork(11)
+  const origin = net.add('origin')
+  const reader = net.add('reader')
+  const third = net.add('third')
+  t.ok(runUntil(net, 5000, () => digestsAgree(net)), 'the mesh forms')
+  // The reader loses seq N and every resend of it until it has NACKed three times.
+  const lostSeq = origin.engine.stream.seq + 1
+  filterReceive(reader, (bytes) => {
+    const frame = peek(bytes)
+    if (frame?.type !== MessageType.Data || frame.origin !== 'origin' || frame.seq !== lostSeq) return false
+    return reader.engine.counters.get('nacks-sent') < 3
+  })
+  // The origin's copy of every NACK datagram the reader sends, by packet number.
+  const nackPackets: number[] = []
+  filterReceive(origin, (bytes) => {
+    const frame = peek(bytes)
+    if (frame?.type === MessageType.Nack && frame.origin === 'reader') nackPackets.push(frame.packet)
+    return false
+  })
+  const before = { received: origin.engine.counters.get('nacks-received'), sent: reader.engine.counters.get('nacks-sent') }
+  origin.engine.set('x', 1)
+  origin.engine.set('y', 2)
+  net.runFor(1)
+  origin.engine.set('z', 3)
+  t.ok(runUntil(net, 5000, () => reader.engine.get('origin', 'x') === 1 && reader.engine.get('origin', 'z') === 3), 'the reader is repaired')
+  const sent = reader.engine.counters.get('nacks-sent') - before.sent
+  const copies = reader.engine.counters.get('nack-copies')
+  t.ok(sent >= 3, `the reader NACKed ${sent} times`)
+  t.equal(copies, sent - 1, 'every NACK after the first repeated one that brought nothing: one extra copy each')
+  t.equal(nackPackets.length, sent + copies, 'the origin got every copy (no loss in this run)')
+  t.equal(new Set(nackPackets).size, sent, 'the copies share their packet number')
+  t.equal(origin.engine.counters.get('nacks-received') - before.received, sent, 'the origin acted on each NACK once')
+  t.equal(origin.engine.counters.get('ignored.nack-copies'), copies, 'and counted the copies as copies')
+  t.equal(third.engine.counters.get('ignored.nack-copies'), copies, 'so did a receiver that overheard them')
+  for (const n of [origin, reader, third]) t.equal(n.engine.counters.get('dropped.replay'), 0, `${n.nodeId}: no replay counted`)
+})
+
 t.test('a gap older than the history (historySize 16) is answered with a snapshot, deletes included', async (t) => {
   const net = new SimNetwork(11, { loss: 0.05 })
   const options = { historySize: 16 }
