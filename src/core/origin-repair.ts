@@ -145,8 +145,9 @@ export class OriginRepair {
    * Where loss is high, most repairs are NACKed again (a receiver lost the resend too), and each
    * round costs every missing receiver another NACK timer: at 30% loss and 19 receivers, 1.4
    * extra NACKs per datagram (bench/micro/nack-rounds.ts). A second copy of each resend makes a
-   * lost repair p^2 instead of p; it is sent only while the measured share of repairs asked
-   * for again stays high, so a clean or lightly lossy LAN pays nothing.
+   * lost repair p^2 instead of p, a third p^3 where two still leave most repairs asked for
+   * again; a copy is added only while the measured share of repairs asked for again stays
+   * high, so a clean or lightly lossy LAN pays nothing.
    */
   private adaptCopies(): void {
     const renacked = this.renackedInWindow / this.resentInWindow
