@@ -4,18 +4,18 @@
 // NACKs reaching the origin, its resends, their extra copies and its bytes on the wire.
 // receiveCostMs > 0 gives every node a CPU that takes that long per datagram (SimNetwork.limitCpu),
 // as N processes sharing 2 cores do: suppression then works on late news.
-// A/B against older settings without a second checkout: COPIES=2 (the most copies of one
-// resend before 2026-12-03) and PER_PEER=0 (the NACK spread fixed at 20 ms, as before).
+// LOSS=0.1 for the lab's 10%. A/B against the older rule without a second checkout: COPIES=2
+// (the most copies of one resend before 2026-12-03).
 // Run: npx tsx bench/micro/repair-tuning.ts N [seeds=100] [receiveCostMs=0]
 import { SimNetwork } from '../../test/sim/network'
 import { digestsAgree, runUntil } from '../../test/core/sim-helpers'
 import { TIMERS } from '../../src/core/timers'
 
 const N = Number(process.argv[2] ?? 20), seeds = Number(process.argv[3] ?? 100), cost = Number(process.argv[4] ?? 0)
-const tuned = TIMERS as { maxResendCopies: number; nackDelayPerPeerMs: number }
+const tuned = TIMERS as { maxResendCopies: number }
 if (process.env.COPIES) tuned.maxResendCopies = Number(process.env.COPIES)
-if (process.env.PER_PEER) tuned.nackDelayPerPeerMs = Number(process.env.PER_PEER)
 const KEYS = 50, WIRE = 42
+const LOSS = Number(process.env.LOSS ?? 0.3)
 const times: number[] = []
 let nacks = 0, resends = 0, copies = 0, bytes = 0
 const sentBytes = (n: { sent: Uint8Array[] }) => n.sent.reduce((a, d) => a + d.length + WIRE, 0)
@@ -27,7 +27,7 @@ for (let seed = 1; seed <= seeds; seed++) {
   if (cost > 0) for (const n of nodes) net.limitCpu(n, cost, 1e9)
   const [origin] = nodes
   const c = origin.engine.counters
-  net.faults = { ...net.faults, loss: 0.3, lossOut: 0.3 }
+  net.faults = { ...net.faults, loss: LOSS, lossOut: LOSS }
   const n0 = c.get('nacks-received'), r0 = c.get('resends'), c0 = c.get('resend-copies'), b0 = sentBytes(origin)
   for (let i = 0; i < KEYS; i++) {
     origin.engine.set(`k${i}`, seed * 1000 + i)
@@ -45,7 +45,7 @@ times.sort((a, b) => a - b)
 const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))]
 const perWrite = (x: number, digits: number) => +(x / seeds / KEYS).toFixed(digits)
 console.log(JSON.stringify({
-  N, seeds, receiveCostMs: cost, maxResendCopies: tuned.maxResendCopies, nackDelayPerPeerMs: tuned.nackDelayPerPeerMs,
+  N, seeds, receiveCostMs: cost, loss: LOSS, maxResendCopies: tuned.maxResendCopies,
   exactMs: { median: at(0.5), p90: at(0.9), max: times[times.length - 1] },
   perWrite: { nacksAtOrigin: perWrite(nacks, 3), resends: perWrite(resends, 2), resendCopies: perWrite(copies, 2), originBytes: perWrite(bytes, 0) },
 }))

@@ -7,16 +7,6 @@ import type { Replica } from './replica'
 import { MAX_NACK_RANGES, REPAIR, TIMERS } from './timers'
 import type { RandomSource } from './types'
 
-/**
- * How widely receivers spread their NACKs of one gap: 20 ms up to 10 live peers, then 2 ms per
- * peer, at most 60. The more receivers lose a datagram (and the more NACKs are themselves lost),
- * the more NACKs a fixed spread lets through before each receiver hears the first; a wider one
- * also folds the numbers lost meanwhile into one NACK (docs/PROTOCOL.md section 9).
- */
-export function nackSpreadMs(livePeers: number): number {
-  return Math.min(TIMERS.nackDelayCapMs, Math.max(TIMERS.nackDelayMaxMs, TIMERS.nackDelayPerPeerMs * livePeers))
-}
-
 export interface GapRepairHooks {
   /** `copies`: the same sealed datagram this many times (one packet number: the origin acts once). */
   nack(peer: Peer, ranges: Array<[number, number]>, wantSnapshot: boolean, now: number, copies?: number): void
@@ -44,8 +34,7 @@ export class GapRepair {
       // While we lag, the "missing" numbers may be sitting unread in our own receive queue, and
       // every repair we ask for costs every receiver: wait our lag out first.
       const lag = this.hooks.lag?.(now) ?? 0
-      const spread = nackSpreadMs(this.membership.liveCount)
-      this.membership.scheduleNack(replica, now + lag + TIMERS.nackDelayMinMs + this.random.next() * (spread - TIMERS.nackDelayMinMs))
+      this.membership.scheduleNack(replica, now + lag + TIMERS.nackDelayMinMs + this.random.next() * (TIMERS.nackDelayMaxMs - TIMERS.nackDelayMinMs))
     }
     this.checkDigest(peer, replica, now)
   }
@@ -78,7 +67,7 @@ export class GapRepair {
       this.counters.add('nacks-suppressed')
     }
     const retryAfter = Math.max(replica.nackBackoff.retryMs(TIMERS.nackRetryMs), this.hooks.lag?.(now) ?? 0)
-    replica.nackAt = replica.gaps.hasGap() ? now + retryAfter + this.random.next() * nackSpreadMs(this.membership.liveCount) : null
+    replica.nackAt = replica.gaps.hasGap() ? now + retryAfter + this.random.next() * TIMERS.nackDelayMaxMs : null
   }
 
   /** All caught up but the digest differs: silent divergence, repaired by a snapshot. */

@@ -8,11 +8,6 @@ export const TIMERS = {
    * stay quiet (SRM/NORM suppression). 20 ms spread vs ~0.2 ms propagation: ~1 NACK. */
   nackDelayMinMs: 1,
   nackDelayMaxMs: 20,
-  /** ...and in larger groups 2 ms per live peer, at most 60 ms: where many receivers lose one
-   * datagram, or the NACK itself is often lost, a wider spread lets more of them overhear the
-   * first NACK, and one NACK then covers every number lost meanwhile (gap-repair.ts nackSpreadMs). */
-  nackDelayPerPeerMs: 2,
-  nackDelayCapMs: 60,
   /** A NACKed number is not NACKed again (by anyone who heard it) before this: time for the repair. */
   nackRetryMs: 40,
   /** The origin resends a number at most once in this window, however many NACKs ask. */
