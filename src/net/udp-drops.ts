@@ -6,6 +6,8 @@ export interface KernelUdpStats {
   drops: number
   /** Bytes waiting in the receive queues, summed. */
   rxQueueBytes: number
+  /** Sockets of anyone bound to the shared (group) port, when one was given to the counter. */
+  sharedPortSockets?: number
 }
 
 /**
@@ -28,6 +30,31 @@ export function parseProcNetUdp(text: string, inodes: ReadonlySet<string>, ports
     stats.drops += Number(f[12]) || 0
   }
   return stats
+}
+
+/**
+ * How many sockets of this network namespace are bound to `port`, any address, any process
+ * (/proc/net/udp): on the group port, more than our own means another node runs on this host.
+ */
+export function socketsBoundTo(text: string, port: number): number {
+  // The local address column ends in ":PORT " (4 upper-case hex digits); a substring test first.
+  const needle = `:${port.toString(16).toUpperCase().padStart(4, '0')} `
+  let count = 0
+  for (const line of text.split('\n').slice(1)) {
+    if (!line.includes(needle)) continue
+    const local = line.trim().split(/\s+/)[1] ?? ''
+    if (parseInt(local.split(':')[1] ?? '', 16) === port) count++
+  }
+  return count
+}
+
+/** socketsBoundTo over the live /proc/net/udp; null where it cannot be read (not Linux). */
+export function readSocketsBoundTo(port: number, path = '/proc/net/udp'): number | null {
+  try {
+    return socketsBoundTo(readFileSync(path, 'utf8'), port)
+  } catch {
+    return null
+  }
 }
 
 /** Inodes of this process's sockets, from /proc/self/fd; empty where /proc is missing. */
@@ -55,7 +82,8 @@ export function ownSocketInodes(): Set<string> {
 export class KernelUdpCounter {
   private inodes = new Set<string>()
 
-  constructor(private readonly ports: ReadonlySet<number>, private readonly path = '/proc/net/udp') {}
+  /** `sharedPort`: also count every socket bound to it (the group port; see socketsBoundTo). */
+  constructor(private readonly ports: ReadonlySet<number>, private readonly path = '/proc/net/udp', private readonly sharedPort: number | null = null) {}
 
   refresh(): void {
     this.inodes = ownSocketInodes()
@@ -64,7 +92,10 @@ export class KernelUdpCounter {
   read(): KernelUdpStats | null {
     if (this.inodes.size === 0) return null
     try {
-      return parseProcNetUdp(readFileSync(this.path, 'utf8'), this.inodes, this.ports)
+      const text = readFileSync(this.path, 'utf8')
+      const stats = parseProcNetUdp(text, this.inodes, this.ports)
+      if (this.sharedPort !== null) stats.sharedPortSockets = socketsBoundTo(text, this.sharedPort)
+      return stats
     } catch {
       return null
     }

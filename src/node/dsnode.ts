@@ -39,6 +39,9 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
   private saver: StateSaver | null = null
   private health: HealthMonitor | null = null
   restored: RestoreReport | undefined
+  /** "address:" of our interface, and our unicast socket's address: see onDatagram. */
+  private readonly hostPrefix: string
+  private readonly ownAddress: string
 
   private constructor(
     private readonly engine: Engine,
@@ -48,6 +51,8 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
     private readonly iface: ChosenInterface,
   ) {
     super()
+    this.hostPrefix = `${iface.address}:`
+    this.ownAddress = `${iface.address}:${transport?.unicastPort ?? 0}`
   }
 
   static async start(options: DsnOptions): Promise<DSNode> {
@@ -77,7 +82,8 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
       node.saver = new StateSaver(engine, config.persistPath, config.persistIntervalMs, (err) => node?.emitError(err))
     }
     if (config.mdns) await node.startMdns(transport.unicastPort)
-    node.health = new HealthMonitor(transport.ports, () => engine.counters.get('bytes-received'), (sample) => node?.onHealth(sample))
+    const groupPort = config.multicast ? config.port : null
+    node.health = new HealthMonitor(transport.ports, () => engine.counters.get('bytes-received'), (sample) => node?.onHealth(sample), groupPort)
     node.health.start()
     node.pump()
     return node
@@ -136,7 +142,7 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
       seq: e.stream.seq,
       keys: e.own.size,
       unicastAddress: `${this.iface.address}:${this.transport?.unicastPort ?? 0}`,
-      multicast: this.config.multicast ? { group: this.config.group, port: this.config.port, interface: this.iface.name } : null,
+      multicast: this.config.multicast ? { group: this.config.group, port: this.config.port, interface: this.iface.name, loopback: this.transport?.loopback ?? false } : null,
       peers: e.livePeers().map((p) => ({
         ...pathStatus(e.reach.view(p.nodeId, now), now),
         nodeId: p.nodeId,
@@ -192,12 +198,17 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
 
   /** What the process suffered (loop lag, kernel drops, receive backlog): counted, and told to the engine's local health. */
   private onHealth(sample: HealthSample): void {
+    // A socket on the group port besides ours: a node on this host that may not hear us yet.
+    if (sample.groupSockets !== undefined && sample.groupSockets > 1) this.transport?.enableLoopback()
     if (sample.kernelDrops > 0) this.engine.counters.add('kernel-drops', sample.kernelDrops)
     this.engine.noteHealth(sample, performance.now())
     this.schedule()
   }
 
   private onDatagram(bytes: Uint8Array, from: string, via: 'multicast' | 'unicast'): void {
+    // From our own address but not our socket: another node on this host, which hears our
+    // multicast only while it is looped back (udp-transport.ts).
+    if (this.transport?.loopback === false && from.startsWith(this.hostPrefix) && from !== this.ownAddress) this.transport.enableLoopback()
     this.engine.receive(bytes, from, via, performance.now())
     this.schedule()
   }

@@ -71,7 +71,8 @@ export interface NodeStatus {
   seq: number
   keys: number
   unicastAddress: string
-  multicast: { group: string; port: number; interface: string } | null
+  /** `loopback`: our multicast is looped back to this host, because another node runs on it. */
+  multicast: { group: string; port: number; interface: string; loopback: boolean } | null
   peers: PeerStatus[]
   /** Datagrams dropped, by reason, and other protocol counters (sent, received, nacks, resends...). */
   counters: Record<string, number>

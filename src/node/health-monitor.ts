@@ -9,6 +9,9 @@ export interface HealthSample {
   kernelDrops: number
   /** How long the bytes waiting in our receive queues take to drain at the recent receive rate, ms. */
   receiveBacklogMs: number
+  /** Sockets bound to the group port on this host, ours included, when the kernel was read
+   * this sample and a group port was given (the shell's multicast loopback follows it). */
+  groupSockets?: number
 }
 
 /** Sampling period: several samples per heartbeat interval, cheap (one /proc read). */
@@ -80,8 +83,9 @@ export class HealthMonitor {
   private calmWindows = 0
   private running = false
 
-  constructor(ports: number[], private readonly bytesReceived: () => number, private readonly onSample: (s: HealthSample) => void) {
-    this.kernel = new KernelUdpCounter(new Set(ports))
+  /** `groupPort`: also count the sockets bound to it in each kernel read (HealthSample.groupSockets). */
+  constructor(ports: number[], private readonly bytesReceived: () => number, private readonly onSample: (s: HealthSample) => void, groupPort: number | null = null) {
+    this.kernel = new KernelUdpCounter(new Set(ports), undefined, groupPort)
   }
 
   /** True while the fine delay monitor runs. */
@@ -117,7 +121,7 @@ export class HealthMonitor {
         receiveBacklog = receiveBacklogMs(kernel.rxQueueBytes, rate, SAMPLE_MS)
         this.kernelTrouble = kernelDrops > 0 || receiveBacklog > 0
       }
-      this.onSample({ loopLagMs, kernelDrops, receiveBacklogMs: receiveBacklog })
+      this.onSample({ loopLagMs, kernelDrops, receiveBacklogMs: receiveBacklog, groupSockets: kernel?.sharedPortSockets })
       this.arm(sample)
     }
     this.arm(sample)

@@ -24,8 +24,10 @@ t.test('one executable file with a shebang, under 150 KB', async (t) => {
   // the heartbeat schedule, the adaptive health monitor and the unicast-target cache (~2.5 KB).
   // 200 -> 202 KiB on 2026-12-03: protocol 4's receiver MACs take HChaCha20 from @noble/ciphers
   // (1.3 KB once scripts/bundle-plugins.mjs lets esbuild drop the rest of its chacha module), and
-  // repeated NACKs go out twice (0.4 KB).
-  t.ok(total <= 202 * 1024 + LAZY_ALLOWANCE, `${total} bytes: no accidental growth (scripts/build.mjs --analyze says who takes what)`)
+  // repeated NACKs go out twice (0.4 KB). 202 -> 203 KiB the same day: multicast loopback only
+  // where another node shares the host (1.2 KB: the group-port count from /proc/net/udp, the
+  // transport's switch, the status field).
+  t.ok(total <= 203 * 1024 + LAZY_ALLOWANCE, `${total} bytes: no accidental growth (scripts/build.mjs --analyze says who takes what)`)
   const size = total - LAZY_ALLOWANCE
   // The issue's budget. Over it today by the dependencies (cbor-x 30 KB, dns-packet 29 KB; the
   // AEAD is node:crypto's, @noble/ciphers is no longer bundled): marked todo, so it shows in

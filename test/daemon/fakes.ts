@@ -67,7 +67,7 @@ export class FakeNode extends EventEmitter implements DsnNodeApi {
       seq: this.own().size,
       keys: this.own().size,
       unicastAddress: '127.0.0.1:40000',
-      multicast: { group: '239.255.74.74', port: 47474, interface: 'lo' },
+      multicast: { group: '239.255.74.74', port: 47474, interface: 'lo', loopback: false },
       peers: this.peers()
         .filter((id) => id !== this.nodeId)
         .map((id) => ({ nodeId: id, incarnation: 7, address: '10.0.0.2:40000', contiguousSeq: 3, latestSeq: 3, keys: this.states.get(id)?.size ?? 0, lastHeardMsAgo: 120, publicKey: 'cd'.repeat(32), path: 'multicast' as const, multicastOut: 1, multicastIn: 1, pathChangedMsAgo: 5000 })),

@@ -13,7 +13,7 @@ const status: NodeStatus = {
   seq: 42,
   keys: 3,
   unicastAddress: '10.0.0.1:47475',
-  multicast: { group: '239.255.74.74', port: 47474, interface: 'eth0' },
+  multicast: { group: '239.255.74.74', port: 47474, interface: 'eth0', loopback: false },
   peers: [{ nodeId: 'hall', incarnation: 9, address: '10.0.0.2:47475', contiguousSeq: 10, latestSeq: 13, keys: 2, lastHeardMsAgo: 250, publicKey: 'cd'.repeat(32), path: 'both', multicastOut: 0.75, multicastIn: 1, pathChangedMsAgo: 3500 }],
   counters: { 'path-changes.unicast-added': 2, 'path-changes.multicast-only': 1, 'unicast-fanout-capped': 0, 'datagrams-received': 100, 'bytes-received': 9000, 'dropped.auth-failed': 2, 'dropped.replay': 1, 'peers-down.timeout': 1, 'nacks-sent': 4, resends: 3, 'mdns.peersDropped': 0, 'frames-frobbed': 7 },
   uptimeMs: 61_500,

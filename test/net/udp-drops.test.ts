@@ -1,6 +1,6 @@
 // Parsing the kernel's per-socket UDP drops (/proc/net/udp) for the kernel-drops counter.
 import t from 'tap'
-import { parseProcNetUdp } from '../../src/net/udp-drops'
+import { parseProcNetUdp, socketsBoundTo } from '../../src/net/udp-drops'
 
 const SAMPLE = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
   213: 00000000:B93A 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 51234 2 0000000000000000 17
@@ -22,4 +22,13 @@ t.test('garbage lines are skipped, never thrown', async (t) => {
 t.test('an inode number elsewhere on a line (uid) is not taken for ours', async (t) => {
   const line = '  5: 00000000:B93A 00000000:0000 07 00000000:00000100 00:00000000 00000000 51234        0 77777 2 0000000000000000 4\n'
   t.same(parseProcNetUdp(SAMPLE.split('\n')[0] + '\n' + line, new Set(['51234']), new Set([47418])), { drops: 0, rxQueueBytes: 0 })
+})
+
+t.test('sockets bound to a port: every local address and process counts, a remote port does not', async (t) => {
+  // 0xB93A = 47418: two sockets bound to it (ours and another node's); line 771 has it only as a remote port.
+  const remote = '  773: 0A2F0001:D1C3 0A2F0002:B93A 01 00000000:00000000 00:00000000 00000000     0        0 51242 2 0000000000000000 0\n'
+  t.equal(socketsBoundTo(SAMPLE + remote, 47418), 2)
+  t.equal(socketsBoundTo(SAMPLE, 53698), 1)
+  t.equal(socketsBoundTo(SAMPLE, 1), 0)
+  t.equal(socketsBoundTo('header\nnot a line\n', 47418), 0, 'garbage counts nothing')
 })
