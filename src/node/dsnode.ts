@@ -66,6 +66,8 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
       (bytes, from, via) => node?.onDatagram(bytes, from, via),
       (err) => node?.emitError(err),
     )
+    // One list for every node (as a playbook deploys it) names this node too: not a peer.
+    const ownAddress = `${iface.address}:${transport.unicastPort}`
     const engine = new Engine({
       config,
       signer: identity.signer,
@@ -73,8 +75,11 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
       now: performance.now(),
       random: systemRandom,
       pinned: loadPinned(config.credentialDir),
-      staticPeers,
+      staticPeers: staticPeers.filter((address) => address !== ownAddress),
     })
+    // Known for sure, so peer lists naming it never make it a candidate (without multicast
+    // loopback the engine would otherwise learn it only from a datagram unicast to ourselves).
+    engine.unicast.noteOwn(ownAddress)
     node = new DSNode(engine, transport, config, identity.publicKeyHex, iface)
     if (config.persistPath !== undefined) {
       // Before the first pump: the restored values go out in the new incarnation's first datagrams.
