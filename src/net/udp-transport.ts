@@ -31,6 +31,7 @@ export type DatagramHandler = (bytes: Uint8Array, from: string, via: 'multicast'
 export class UdpTransport {
   private pending = 0
   private onDrained: Array<() => void> = []
+  private loopFailed = false
 
   private constructor(
     private readonly groupSocket: dgram.Socket | null,
@@ -53,9 +54,10 @@ export class UdpTransport {
         const joined = group
         multicastStep(`joining ${options.group} on ${options.interfaceAddress}`, () => joined.addMembership(options.group, options.interfaceAddress))
         // Another socket on the group port is another node on this host: it must hear us.
-        // Where /proc cannot tell, loopback stays on, as it always was.
+        // Where /proc cannot tell (unreadable, or not even our own socket listed, as in some
+        // sandboxes), loopback stays on, as it always was.
         const onPort = readSocketsBoundTo(options.port)
-        looped = onPort === null || onPort > 1
+        looped = onPort !== 1
         multicastStep('setMulticastLoopback', () => unicast.setMulticastLoopback(looped))
       }
     } catch (err) {
@@ -83,12 +85,13 @@ export class UdpTransport {
   /** Another node on this host showed up (its datagram, or its socket on the group port): loop
    * our multicast back from now on. It stays on; a node that left costs what it always did. */
   enableLoopback(): void {
-    if (this.looped || !this.groupSocket) return
+    if (this.looped || this.loopFailed || !this.groupSocket) return
     try {
       this.unicastSocket.setMulticastLoopback(true)
       this.looped = true
     } catch {
-      // The option was accepted at start-up; a closed socket has nobody to reach anyway.
+      // Accepted at start-up, so a closed socket: nobody to reach. Not retried per datagram.
+      this.loopFailed = true
     }
   }
 

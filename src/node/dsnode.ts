@@ -203,8 +203,9 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
 
   /** What the process suffered (loop lag, kernel drops, receive backlog): counted, and told to the engine's local health. */
   private onHealth(sample: HealthSample): void {
-    // A socket on the group port besides ours: a node on this host that may not hear us yet.
-    if (sample.groupSockets !== undefined && sample.groupSockets > 1) this.transport?.enableLoopback()
+    // A socket on the group port besides ours (a node on this host that may not hear us yet),
+    // or a count that does not even show ours (the kernel's table cannot tell): loop back.
+    if (sample.groupSockets !== undefined && sample.groupSockets !== 1) this.transport?.enableLoopback()
     if (sample.kernelDrops > 0) this.engine.counters.add('kernel-drops', sample.kernelDrops)
     this.engine.noteHealth(sample, performance.now())
     this.schedule()

@@ -25,10 +25,11 @@ t.test('an inode number elsewhere on a line (uid) is not taken for ours', async 
 })
 
 t.test('sockets bound to a port: every local address and process counts, a remote port does not', async (t) => {
-  // 0xB93A = 47418: two sockets bound to it (ours and another node's); line 771 has it only as a remote port.
+  // 0xB93A = 47418: two sockets bound to it (ours and another node's); line 773 has it only as a remote port.
   const remote = '  773: 0A2F0001:D1C3 0A2F0002:B93A 01 00000000:00000000 00:00000000 00000000     0        0 51242 2 0000000000000000 0\n'
   t.equal(socketsBoundTo(SAMPLE + remote, 47418), 2)
   t.equal(socketsBoundTo(SAMPLE, 53698), 1)
   t.equal(socketsBoundTo(SAMPLE, 1), 0)
   t.equal(socketsBoundTo('header\nnot a line\n', 47418), 0, 'garbage counts nothing')
+  t.equal(socketsBoundTo(SAMPLE, 53), 1, 'a low port, zero-padded (0x0035)')
 })

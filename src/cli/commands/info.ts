@@ -44,7 +44,7 @@ export const status: Command = {
       io.out(JSON.stringify(s) + '\n')
       return 0
     }
-    const mc = s.multicast ? `${s.multicast.group}:${s.multicast.port} on ${s.multicast.interface}${s.multicast.loopback ? ', looped back (another node on this host)' : ''}` : 'off'
+    const mc = s.multicast ? `${s.multicast.group}:${s.multicast.port} on ${s.multicast.interface}${s.multicast.loopback ? ', looped back to this host' : ''}` : 'off'
     const rows = [
       ['node', `${s.nodeId} (incarnation ${s.incarnation}, seq ${s.seq}, ${s.keys} keys)`],
       ['cluster', s.cluster],
