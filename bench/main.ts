@@ -84,7 +84,7 @@ async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean):
   const keys: SystemKey[] = reduced ? ['dsn'] : SYSTEMS.filter((k) => plan.systems.has(k))
   const entries: Entry[] = keys.map((key) => {
     const flags = [
-      ...(plan.profileDir && key === 'dsn' ? ['--cpu-prof', `--cpu-prof-dir=${plan.profileDir}`] : []),
+      ...(plan.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(plan.profileDir, key)}`] : []),
       ...(plan.perfMaps ? ['--perf-basic-prof'] : []),
     ]
     const sys = new System(SPECS[key], { lab, n, workDir: join(workDir, `${key}-n${n}`), nodeFlags: flags.length > 0 ? flags : undefined })

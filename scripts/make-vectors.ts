@@ -91,7 +91,8 @@ const vectors = cases.map((c, i) => {
   const macs = c.maced ? macTrailer([toPeer], frameBytes) : null
   const nonce = Buffer.concat([NONCE_SALT, Buffer.of(0, 0, 0, i + 1)])
   const sealed = seal(primary, clusterBytes, nonce, frameBytes, signature, macs)
-  const inner = Buffer.concat([Uint8Array.of(c.signed ? 1 : c.maced ? 2 : 0), frameBytes, signature ?? macs ?? new Uint8Array(0)])
+  // flags: 1 signed; 2 | n << 2 with n MACs (one here, for "hall"); 0 neither.
+  const inner = Buffer.concat([Uint8Array.of(c.signed ? 1 : c.maced ? 2 | (1 << 2) : 0), frameBytes, signature ?? macs ?? new Uint8Array(0)])
   return {
     name: c.name,
     note: c.note,
@@ -135,8 +136,8 @@ const out = {
     privateKeyDerivation: 'HKDF-SHA256(IKM = Ed25519 seed, salt "dsn x25519", info "x25519 identity", 32)',
     sharedSecret: hex(shared),
     pairKeyInfo: '"mac " | cluster | 0x00 | origin Ed25519 key | receiver Ed25519 key',
-    originToPeer: { key: hex(toPeer.key), hint: toPeer.hint },
-    peerToOrigin: { key: hex(fromPeer.key), hint: fromPeer.hint },
+    originToPeer: { key: hex(toPeer.key) },
+    peerToOrigin: { key: hex(fromPeer.key) },
   },
   nonceSalt: hex(NONCE_SALT),
   signatureContext: { prefix: 'dsn-sig', layout: '"dsn-sig" (7 bytes) | protocol version (1) | cluster (UTF-8) | frame CBOR' },

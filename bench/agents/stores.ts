@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events'
 import * as mqtt from 'mqtt'
 import { open, seal } from '../../src/seal/envelope'
 import { deriveNetworkKey, type NetworkKey } from '../../src/seal/keys'
-import { checkMacs, derivePairKey, macTrailer, type PairKey } from '../../src/seal/pair-keys'
+import { derivePairKey, hasOurMac, macTrailer, type PairKey } from '../../src/seal/pair-keys'
 
 export interface BenchUpdate {
   nodeId: string
@@ -94,7 +94,7 @@ class FloorCrypto {
   /** Our MAC from `origin` checks (origin read from the frame, as DSN does). */
   check(origin: string, opened: { frame: Uint8Array; macs: Uint8Array }): boolean {
     const pair = this.inbound.get(origin)
-    return pair !== undefined && checkMacs(pair, opened.frame, opened.macs) === 'ok'
+    return pair !== undefined && hasOurMac(pair, opened.frame, opened.macs)
   }
 }
 

@@ -78,7 +78,7 @@ export class System {
   async start(): Promise<void> {
     mkdirSync(this.ctx.workDir, { recursive: true })
     if (this.spec.impl === 'mqtt') this.broker = await Broker.start(this.ctx.lab, this.spareHost, this.ctx.workDir, this.spec.port, this.spec.brokerNoDelay ? ['set_tcp_nodelay true'] : [])
-    const flags = this.spec.impl === 'dsn' ? this.ctx.nodeFlags : undefined
+    const flags = this.ctx.nodeFlags
     // A few at a time: 20 tsx start-ups at once on 2 busy cores can take a minute.
     for (let i = 0; i < this.ctx.n; i += 5) {
       const batch = this.ids.slice(i, i + 5)

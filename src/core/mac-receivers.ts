@@ -17,7 +17,7 @@ export class MacReceivers {
     this.dirty = true
   }
 
-  /** Keyed live peers; empty past MAX_MACS, where a signature is smaller. */
+  /** Keyed live peers; empty past MAX_MACS, where one signature costs less than the MACs. */
   get keyed(): PairKey[] {
     this.rebuild()
     return this.list

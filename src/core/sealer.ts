@@ -83,7 +83,7 @@ export class Sealer {
     const frame = { ...body, origin: this.origin, incarnation: this.incarnation, packet } as Frame
     const bytes = encodeFrame(frame)
     let proof: OriginProof = signed ? 'signed' : macFor.length > 0 && macFor.length <= MAX_MACS ? 'macs' : 'none'
-    if (proof === 'macs' && bytes.length + macFor.length * MAC_ENTRY_BYTES + 1 > this.mtu - SEAL_OVERHEAD + SIGNATURE_BYTES) proof = 'signed'
+    if (proof === 'macs' && bytes.length + macFor.length * MAC_ENTRY_BYTES > this.mtu - SEAL_OVERHEAD + SIGNATURE_BYTES) proof = 'signed'
     // Receivers take unauthenticated packets only close behind an authenticated one (replay-window.ts).
     if (proof === 'none' && packet - this.lastAuthenticatedPacket >= SIGN_AT_LEAST_EVERY) proof = 'signed'
     if (proof !== 'none') this.lastAuthenticatedPacket = packet

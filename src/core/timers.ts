@@ -34,9 +34,11 @@ export const TIMERS = {
    * long after the first: a receiver that lost both the tail and one heartbeat would otherwise
    * wait for the next regular heartbeat, a second later. */
   tailHeartbeatRepeatMs: 75,
-  /** Heartbeats carry a signature (and the public key) every n-th time, when a new peer
-   * appears, and when asked: 64 bytes saved on most heartbeats keeps idle traffic low. */
-  signedHeartbeatEvery: 8,
+  /** Heartbeats carry a signature (and both public keys) every n-th time, when a new peer
+   * appears, and when asked. Only a backstop: a receiver without our keys asks for them (a
+   * PING) and gets a signed answer at once. 95 bytes and one Ed25519 verify at every peer saved
+   * on most heartbeats keep idle traffic and idle CPU low (a verify is 1-4 ms on a Pi). */
+  signedHeartbeatEvery: 16,
   /** Heartbeat intervals vary by +-10% so nodes do not fall into step. */
   heartbeatJitter: 0.1,
   /** A peer silent for this many heartbeat intervals is probed with PINGs... */

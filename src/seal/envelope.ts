@@ -7,20 +7,22 @@ import type { NetworkKey } from './keys'
  * with associated data = version | key id | cluster, so a datagram is bound to its protocol
  * version and cluster. The nonce is a random per-sender salt and a counter (see Sealer and
  * docs/PROTOCOL.md section 3), never random alone. inner = flags (1) | frame | [trailer]:
- * an Ed25519 signature (64) when flags = SIGNED, receiver MACs when flags = MACS. The trailer
- * is inside the AEAD: outsiders learn nothing, members check origin.
+ * an Ed25519 signature (64) when flags = SIGNED, n receiver MACs when flags = MACS | n << 2.
+ * The trailer is inside the AEAD: outsiders learn nothing, members check origin.
  */
 export const HEADER_BYTES = 2
 export const NONCE_BYTES = 12
 export const TAG_BYTES = 16
 export const SIGNATURE_BYTES = 64
 export const FLAG_SIGNED = 1
+/** The low two bits of the flags byte; with MACs, the six above them count the entries. */
 export const FLAG_MACS = 2
-/** One receiver MAC: hint (1) | truncated HChaCha20 of the frame hash (6): seal/pair-keys.ts. */
-export const MAC_HINT_BYTES = 1
+const PROOF_BITS = 3
+const MAC_COUNT_SHIFT = 2
+/** One receiver MAC: truncated HChaCha20 of the frame hash (6), no hint (seal/pair-keys.ts). */
 export const MAC_TAG_BYTES = 6
-export const MAC_ENTRY_BYTES = MAC_HINT_BYTES + MAC_TAG_BYTES
-/** Most MACs in one datagram: beyond this a signature is smaller and one verify is cheap enough. */
+export const MAC_ENTRY_BYTES = MAC_TAG_BYTES
+/** Most MACs in one datagram: beyond this, 6 bytes a receiver outweigh one 64-byte signature and its verify (PROTOCOL.md 3.2). */
 export const MAX_MACS = 24
 /** Bytes a sealed datagram adds around a frame, signed. */
 export const SEAL_OVERHEAD = HEADER_BYTES + NONCE_BYTES + TAG_BYTES + 1 + SIGNATURE_BYTES
@@ -31,7 +33,7 @@ export interface Opened {
   signed: boolean
   frame: Uint8Array
   signature: Uint8Array | null
-  /** The MAC entries (n x 7 bytes, without the count byte), when flags = MACS. */
+  /** The MAC entries (n x 6 bytes), when flags = MACS. */
   macs: Uint8Array | null
 }
 
@@ -49,7 +51,7 @@ export function signedMessage(cluster: Uint8Array, frame: Uint8Array): Uint8Arra
 const SIG_CONTEXT = new TextEncoder().encode('dsn-sig')
 
 /**
- * Seals one frame. `macs` is a whole MAC trailer (entries | count), exclusive with a signature.
+ * Seals one frame. `macs` holds whole MAC entries (at most MAX_MACS), exclusive with a signature.
  * One allocation for the datagram; node:crypto's ChaCha20-Poly1305 (OpenSSL) does the work.
  */
 export function seal(key: NetworkKey, cluster: Uint8Array, nonce: Uint8Array, frame: Uint8Array, signature: Uint8Array | null, macs: Uint8Array | null = null): Uint8Array {
@@ -64,7 +66,7 @@ export function seal(key: NetworkKey, cluster: Uint8Array, nonce: Uint8Array, fr
   cipher.setAAD(associatedData(out.subarray(0, HEADER_BYTES), cluster), { plaintextLength: innerLength })
   // inner is built in place, then encrypted over itself: one buffer for the whole datagram.
   const inner = out.subarray(HEADER_BYTES + NONCE_BYTES, HEADER_BYTES + NONCE_BYTES + innerLength)
-  inner[0] = signature ? FLAG_SIGNED : macs ? FLAG_MACS : 0
+  inner[0] = signature ? FLAG_SIGNED : macs ? FLAG_MACS | ((macs.length / MAC_ENTRY_BYTES) << MAC_COUNT_SHIFT) : 0
   inner.set(frame, 1)
   if (trailer) inner.set(trailer, 1 + frame.length)
   let at = HEADER_BYTES + NONCE_BYTES
@@ -117,12 +119,12 @@ function parseInner(inner: Uint8Array, version: number, keyId: number): OpenResu
     const end = inner.length - SIGNATURE_BYTES
     return { ok: true, value: { version, keyId, signed: true, frame: inner.subarray(1, end), signature: inner.subarray(end), macs: null } }
   }
-  if (flags === FLAG_MACS) {
-    const count = inner[inner.length - 1]
-    const end = inner.length - 1 - count * MAC_ENTRY_BYTES
+  if ((flags & PROOF_BITS) === FLAG_MACS) {
+    const count = flags >>> MAC_COUNT_SHIFT
+    const end = inner.length - count * MAC_ENTRY_BYTES
     // At least one MAC, at most MAX_MACS, and a frame of at least one byte before them.
     if (count === 0 || count > MAX_MACS || end < 2) return { ok: false, reason: 'bad-flags' }
-    return { ok: true, value: { version, keyId, signed: false, frame: inner.subarray(1, end), signature: null, macs: inner.subarray(end, inner.length - 1) } }
+    return { ok: true, value: { version, keyId, signed: false, frame: inner.subarray(1, end), signature: null, macs: inner.subarray(end) } }
   }
   return { ok: false, reason: 'bad-flags' }
 }

@@ -17,21 +17,17 @@ export interface PairKey {
   key: Uint8Array
   /** The same key as HChaCha20 takes it: eight little-endian words, read once. */
   words: Uint32Array
-  /** One byte that lets the receiver find its entry without trying all of them. */
-  hint: number
 }
 
 /**
  * K(origin -> receiver) = HKDF-SHA256(X25519 shared secret, salt "dsn/<version>",
- * info "mac " | cluster | 0x00 | origin Ed25519 key | receiver Ed25519 key, 33 bytes):
- * bytes 0-31 the key, byte 32 the hint. The Ed25519 keys bind the pair key to the pinned
- * identities and to the direction.
+ * info "mac " | cluster | 0x00 | origin Ed25519 key | receiver Ed25519 key, 32 bytes).
+ * The Ed25519 keys bind the pair key to the pinned identities and to the direction.
  */
 export function derivePairKey(shared: Uint8Array, cluster: string, originKey: Uint8Array, receiverKey: Uint8Array): PairKey {
   const info = Buffer.concat([Buffer.from(`mac ${cluster}`), Buffer.of(0), originKey, receiverKey])
-  const out = new Uint8Array(hkdfSync('sha256', shared, `dsn/${PROTOCOL_VERSION}`, info, 33))
-  const key = out.slice(0, 32)
-  return { key, words: littleEndianWords(key, 8), hint: out[32] }
+  const key = new Uint8Array(hkdfSync('sha256', shared, `dsn/${PROTOCOL_VERSION}`, info, 32))
+  return { key, words: littleEndianWords(key, 8) }
 }
 
 /** HChaCha20's constant words, "expand 32-byte k" (RFC 8439 section 2.3). */
@@ -61,36 +57,29 @@ export function macOf(pair: PairKey, frame: Uint8Array): Uint8Array {
   return out
 }
 
-/** The MAC trailer of a datagram: (hint | MAC) per receiver, then the count. */
+/** The MAC trailer of a datagram: one MAC per receiver (their count goes in the flags byte). */
 export function macTrailer(receivers: readonly PairKey[], frame: Uint8Array): Uint8Array {
-  const out = new Uint8Array(receivers.length * MAC_ENTRY_BYTES + 1)
+  const out = new Uint8Array(receivers.length * MAC_ENTRY_BYTES)
   const input = macInput(frame)
-  let at = 0
-  for (const pair of receivers) {
-    out[at] = pair.hint
-    writeMac(pair, input, out, at + 1)
-    at += MAC_ENTRY_BYTES
-  }
-  out[at] = receivers.length
+  for (let i = 0; i < receivers.length; i++) writeMac(receivers[i], input, out, i * MAC_ENTRY_BYTES)
   return out
 }
 
 /**
- * Checks our entry among `entries` (the trailer without its count). 'absent' when no entry has
- * our hint (the origin did not key us); 'bad' when entries with our hint exist but none match.
+ * Whether one of `entries` (the MAC trailer) is our MAC of `frame`. Every entry
+ * is compared in full, in constant time: with no hint to point at ours, a forger's best is
+ * still one 48-bit guess per entry, as when it could copy our hint into every entry (version 4).
+ * False: the origin did not key us yet, or the entries are forged; the two look alike.
  */
-export function checkMacs(pair: PairKey, frame: Uint8Array, entries: Uint8Array): 'ok' | 'bad' | 'absent' {
-  let expected: Uint8Array | null = null
-  let seen = false
+export function hasOurMac(pair: PairKey, frame: Uint8Array, entries: Uint8Array): boolean {
+  const expected = macOf(pair, frame)
+  let found = false
   for (let at = 0; at + MAC_ENTRY_BYTES <= entries.length; at += MAC_ENTRY_BYTES) {
-    if (entries[at] !== pair.hint) continue
-    seen = true
-    expected ??= macOf(pair, frame)
     let diff = 0
-    for (let i = 0; i < MAC_TAG_BYTES; i++) diff |= expected[i] ^ entries[at + 1 + i]
-    if (diff === 0) return 'ok'
+    for (let i = 0; i < MAC_TAG_BYTES; i++) diff |= expected[i] ^ entries[at + i]
+    if (diff === 0) found = true
   }
-  return seen ? 'bad' : 'absent'
+  return found
 }
 
 /** The first `count` little-endian 32-bit words of `bytes`, whatever the host's byte order. */
