@@ -45,7 +45,8 @@ export const METHODS = `- **Lab.** N node hosts plus one spare host (the broker 
   16-byte string (one every 100 ms, so each is alone, with its tail heartbeat); bytes per write
   = (bytes during the writes - the idle rate of windows before and after x that time) / K.
   Idle bytes/s per node: at the end the other systems are stopped, then DSN's node hosts' tx
-  over a quiet window minus a window with nothing running, / N. The floor has no timers; the
+  over 32 s (two periods of the signed heartbeat) from 4 s after a fresh start, minus as long
+  a window with nothing running, / N. The floor has no timers; the
   MQTT clients only send a PINGREQ per 60 s keepalive (about 2 B/s per client and 1 B/s per
   client at the broker, not measured: the clients connected together, so their pings come in
   step and a short window catches all or none).

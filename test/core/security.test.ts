@@ -8,7 +8,7 @@ import { digestsAgree, mismatches, peek, runUntil } from './sim-helpers'
 import { randomBytes } from 'node:crypto'
 import { open, seal } from '../../src/seal/envelope'
 import { deriveNetworkKey } from '../../src/seal/keys'
-import { macTrailer, type PairKey } from '../../src/seal/pair-keys'
+import { hasOurMac, macTrailer, type PairKey } from '../../src/seal/pair-keys'
 import { MessageType } from '../../src/wire/constants'
 import { encodeFrame } from '../../src/wire/frame'
 import { TEST_KEY } from '../sim/network'
@@ -165,4 +165,40 @@ t.test('a relay forwarding others from an address we also loop back through is n
   t.equal(a.engine.counters.get('own-datagrams'), own, 'and not counted as ours')
   a.engine.receive(a.sent[a.sent.length - 1], a.address, 'multicast', net.now)
   t.equal(a.engine.counters.get('own-datagrams'), own + 1, 'while our own (our salt, our address) is')
+})
+
+t.test('heartbeats: signed every 16th, MACs otherwise; one without our MAC never brings its origin back up', async (t) => {
+  const net = new SimNetwork(57)
+  const [a, b] = ['a', 'b', 'c'].map((id) => net.add(id))
+  t.ok(runUntil(net, 5000, () => digestsAgree(net)))
+  const heartbeatsOf = (sent: Uint8Array[]) => sent.filter((bytes) => peek(bytes)?.type === MessageType.Heartbeat).map((bytes) => ({ bytes, opened: open([SNIFF], CLUSTER, bytes) }))
+  const from = a.sent.length
+  net.runFor(40_000)
+  const heartbeats = heartbeatsOf(a.sent.slice(from))
+  t.ok(heartbeats.length >= 36, `${heartbeats.length} heartbeats in 40 s`)
+  const proofs = heartbeats.map(({ opened }) => (!opened.ok ? 'bad' : opened.value.signature ? 'signed' : opened.value.macs ? 'macs' : 'none'))
+  const signed = proofs.filter((p) => p === 'signed').length
+  t.ok(signed >= 2 && signed <= 3, `${signed} of ${heartbeats.length} signed: every 16th`)
+  t.equal(proofs.filter((p) => p === 'macs').length, heartbeats.length - signed, 'the others carry MACs')
+
+  // a and b lose each other; a's heartbeats then carry a MAC for c alone. One reaching b is
+  // unproven there: b asks for an introduction and keeps a down.
+  net.partition([a], [b])
+  t.ok(runUntil(net, 10_000, () => b.eventsOf('peer-down').some((e) => e.event.nodeId === 'a') && a.eventsOf('peer-down').some((e) => e.event.nodeId === 'b')), 'each took the other down')
+  const before = a.sent.length
+  net.runFor(1500)
+  const unproven = heartbeatsOf(a.sent.slice(before)).find(({ opened }) => opened.ok && opened.value.macs !== null)
+  const aAtB = b.engine.peers.get('a')
+  t.ok(unproven && unproven.opened.ok && aAtB?.macIn && !hasOurMac(aAtB.macIn, unproven.opened.value.frame, unproven.opened.value.macs as Uint8Array), 'a sent a heartbeat without a MAC for b')
+  const ups = b.eventsOf('peer-up').length
+  const refused = b.engine.counters.get('dropped.unknown-origin')
+  const pings = b.engine.counters.get('pings-sent')
+  if (unproven) net.inject(b, unproven.bytes, a.address)
+  net.runFor(1)
+  t.equal(b.eventsOf('peer-up').length, ups, 'it did not bring a back up')
+  t.equal(b.engine.counters.get('dropped.unknown-origin'), refused + 1, 'it was refused as an unknown origin')
+  t.equal(b.engine.counters.get('pings-sent'), pings + 1, 'and b asked a to introduce itself')
+  net.heal()
+  t.ok(runUntil(net, 3000, () => b.eventsOf('peer-up').length > ups), 'after the heal, a proven frame brings a back up')
+  t.ok(runUntil(net, 5000, () => digestsAgree(net)))
 })
