@@ -343,12 +343,19 @@ export class Engine {
     // Where loss was seen: a NACK reached us, or a peer reports losing some of our multicast.
     // Where even repairs are lost, a tail heartbeat is as likely to be: it goes out as many
     // times as each resend does.
-    const lossSeenAt = Math.max(this.originRepair.lastNackAt, this.reach.paths.lossReportedAt)
-    this.heartbeats.afterData(now, lossSeenAt, this.originRepair.resendCopies)
+    this.heartbeats.afterData(now, this.lossSeenAt, this.originRepair.resendCopies)
+  }
+
+  /** When a NACK last reached us, or a peer last reported losing some of our multicast. */
+  private get lossSeenAt(): number {
+    return Math.max(this.originRepair.lastNackAt, this.reach.paths.lossReportedAt)
   }
 
   private sendHeartbeat(signed: boolean, now: number, extra?: Address): void {
-    this.sender.heartbeat(this.stream.seq, Uint8Array.from(this.own.digest), signed, now, extra)
+    // MACs only where loss was seen lately: they let a receiver far behind take the heartbeat
+    // at once (docs/PROTOCOL.md 3.2); on a clean link they would be a third of idle traffic.
+    const macs = now - this.lossSeenAt < TIMERS.tailHeartbeatAfterNackMs
+    this.sender.heartbeat(this.stream.seq, Uint8Array.from(this.own.digest), signed, now, extra, macs)
     this.heartbeats.noteSent(signed, now)
   }
 

@@ -118,6 +118,10 @@ export class Inbound {
       if (verdict === 'unsigned-ahead' && frame.incarnation > peer.incarnation) {
         // Likely a restart we have not seen signed yet: ask for a signed heartbeat.
         this.askIntroduction(frame.origin, from, now)
+      } else if (verdict === 'unsigned-ahead' && frame.type === MessageType.Heartbeat) {
+        // We lost more than UNSIGNED_LEAD of its packets in a row and its heartbeats carry no
+        // MACs (a clean link, as it sees it): ask it alone for a signed one, which moves our window.
+        this.askIntroduction(frame.origin, from, now, true)
       }
       // A repeated NACK goes out twice with one packet number (gap-repair.ts): its second copy
       // is expected, not an attack, and a replayed NACK only asks for what the repair budget bounds.
@@ -238,12 +242,12 @@ export class Inbound {
     }
   }
 
-  /** An origin we cannot verify yet: ask it for a signed heartbeat, not too often. */
-  private askIntroduction(nodeId: string, from: Address, now: number): void {
+  /** An origin we cannot verify yet: ask it for a signed heartbeat, not too often; `direct`: by unicast, to it alone. */
+  private askIntroduction(nodeId: string, from: Address, now: number, direct = false): void {
     const last = this.introductionAskedAt.get(nodeId) ?? -Infinity
     if (now - last < TIMERS.introductionRequestMs) return
     if (this.introductionAskedAt.size > 1024) this.introductionAskedAt.clear()
     this.introductionAskedAt.set(nodeId, now)
-    this.engine.sender.ping(nodeId, from, now)
+    this.engine.sender.ping(nodeId, from, now, direct)
   }
 }

@@ -11,8 +11,8 @@ import type { FrameBody, Sealer } from './sealer'
 import type { UnicastTargets } from './unicast-targets'
 import type { Address, Outgoing } from './types'
 
-/** signed: always a signature; authentic: MACs or a signature; cheap: MACs where keyed, else nothing. */
-type Proof = 'signed' | 'authentic' | 'cheap'
+/** signed: always a signature; authentic: MACs or a signature; cheap: MACs where keyed, else nothing; none: nothing. */
+type Proof = 'signed' | 'authentic' | 'cheap' | 'none'
 
 /**
  * Every frame leaves through here: it chooses the origin proof (signature or receiver MACs),
@@ -75,8 +75,11 @@ export class Sender {
     if (repair && this.outbox.length > queued) this.outbox[queued].repair = true
   }
 
-  /** `extra`: the pinger this heartbeat answers (also sent to by unicast, see UnicastTargets.forGroup). */
-  heartbeat(seq: number, digest: Uint8Array, signed: boolean, now: number, extra?: Address): void {
+  /**
+   * `extra`: the pinger this heartbeat answers (also sent to by unicast, see UnicastTargets.forGroup).
+   * `macs`: MACs for the keyed peers when not signed; otherwise no proof (docs/PROTOCOL.md 3.2).
+   */
+  heartbeat(seq: number, digest: Uint8Array, signed: boolean, now: number, extra?: Address, macs = true): void {
     this.counters.add(signed ? 'heartbeats-signed' : 'heartbeats')
     const live: string[] = []
     for (const p of this.peers.values()) if (p.replica) live.push(p.nodeId)
@@ -86,6 +89,7 @@ export class Sender {
       now,
       extra,
       extra !== undefined,
+      macs,
     )
   }
 
@@ -157,15 +161,15 @@ export class Sender {
   }
 
   /**
-   * `signed`: a signature (introductions, every 8th heartbeat). Otherwise frames that must
+   * `signed`: a signature (introductions, every 16th heartbeat). Otherwise frames that must
    * prove their origin carry MACs when every live peer is keyed and a signature when not; the
-   * others (heartbeats, NACKs, PINGs) carry MACs for whoever is keyed.
+   * others (heartbeats, NACKs, PINGs) carry MACs for whoever is keyed, unless `macs` is false.
    */
-  private group(body: FrameBody, signed: boolean, now: number, extra?: Address, probe = false): void {
+  private group(body: FrameBody, signed: boolean, now: number, extra?: Address, probe = false, macs = true): void {
     // Data and Goodbye always come here with `signed`: for them it means "prove the origin".
     const mustProve = body.type === MessageType.Data || body.type === MessageType.Goodbye
-    const proof: Proof = mustProve ? 'authentic' : signed ? 'signed' : 'cheap'
-    this.send(body, proof, this.config.multicast, this.groupTargets(now, extra, probe), this.macReceivers.keyed)
+    const proof: Proof = mustProve ? 'authentic' : signed ? 'signed' : macs ? 'cheap' : 'none'
+    this.send(body, proof, this.config.multicast, this.groupTargets(now, extra, probe), proof === 'none' ? [] : this.macReceivers.keyed)
   }
 
   /** To one address by unicast only (direct messages and acks, point-to-point repair and probes), with a MAC for that peer when keyed. */

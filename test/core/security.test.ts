@@ -4,7 +4,7 @@ import t from 'tap'
 import { seededRandom } from '../sim/random'
 import { SimNetwork } from '../sim/network'
 import { deltaBody, freshSigner, Insider } from '../fuzz/forge'
-import { digestsAgree, mismatches, peek, runUntil } from './sim-helpers'
+import { digestsAgree, filterReceive, mismatches, peek, runUntil } from './sim-helpers'
 import { randomBytes } from 'node:crypto'
 import { open, seal } from '../../src/seal/envelope'
 import { deriveNetworkKey } from '../../src/seal/keys'
@@ -167,29 +167,47 @@ t.test('a relay forwarding others from an address we also loop back through is n
   t.equal(a.engine.counters.get('own-datagrams'), own + 1, 'while our own (our salt, our address) is')
 })
 
-t.test('heartbeats: signed every 16th, MACs otherwise; one without our MAC never brings its origin back up', async (t) => {
+t.test('heartbeats: signed every 16th; MACs only within 10 s of loss; one without our MAC never brings its origin back up', async (t) => {
   const net = new SimNetwork(57)
   const [a, b] = ['a', 'b', 'c'].map((id) => net.add(id))
   t.ok(runUntil(net, 5000, () => digestsAgree(net)))
   const heartbeatsOf = (sent: Uint8Array[]) => sent.filter((bytes) => peek(bytes)?.type === MessageType.Heartbeat).map((bytes) => ({ bytes, opened: open([SNIFF], CLUSTER, bytes) }))
-  const from = a.sent.length
+  const proofOf = ({ opened }: { opened: ReturnType<typeof open> }) => (!opened.ok ? 'bad' : opened.value.signature ? 'signed' : opened.value.macs ? 'macs' : 'none')
+  let from = a.sent.length
   net.runFor(40_000)
-  const heartbeats = heartbeatsOf(a.sent.slice(from))
-  t.ok(heartbeats.length >= 36, `${heartbeats.length} heartbeats in 40 s`)
-  const proofs = heartbeats.map(({ opened }) => (!opened.ok ? 'bad' : opened.value.signature ? 'signed' : opened.value.macs ? 'macs' : 'none'))
-  const signed = proofs.filter((p) => p === 'signed').length
-  t.ok(signed >= 2 && signed <= 3, `${signed} of ${heartbeats.length} signed: every 16th`)
-  t.equal(proofs.filter((p) => p === 'macs').length, heartbeats.length - signed, 'the others carry MACs')
+  const clean = heartbeatsOf(a.sent.slice(from)).map(proofOf)
+  t.ok(clean.length >= 36, `${clean.length} heartbeats in 40 s`)
+  const signed = clean.filter((p) => p === 'signed').length
+  t.ok(signed >= 2 && signed <= 3, `${signed} of ${clean.length} signed: every 16th`)
+  t.equal(clean.filter((p) => p === 'none').length, clean.length - signed, 'no proof on the others: no loss was seen')
 
-  // a and b lose each other; a's heartbeats then carry a MAC for c alone. One reaching b is
-  // unproven there: b asks for an introduction and keeps a down.
+  // A NACK reaches a: its heartbeats carry MACs for the next 10 s, then none again.
+  let lost = 0
+  filterReceive(b, (bytes) => lost === 0 && peek(bytes)?.origin === 'a' && peek(bytes)?.type === MessageType.Data && ++lost > 0)
+  a.engine.set('x', 1)
+  net.runFor(10)
+  a.engine.set('x', 2)
+  t.ok(runUntil(net, 3000, () => a.engine.counters.get('nacks-received') > 0), `b lost ${lost} datagram and its NACK reached a`)
+  from = a.sent.length
+  net.runFor(8000)
+  const lossy = heartbeatsOf(a.sent.slice(from)).map(proofOf)
+  t.equal(lossy.filter((p) => p === 'none').length, 0, `within 10 s of the NACK: ${lossy.join(' ')}`)
+  // b's receiver report shows the loss for its 8-heartbeat window, then 10 s more.
+  net.runFor(15_000)
+  from = a.sent.length
+  net.runFor(5000)
+  t.equal(heartbeatsOf(a.sent.slice(from)).map(proofOf).filter((p) => p === 'macs').length, 0, 'no MACs again once the loss is 10 s old')
+
+  // a and b lose each other. One of a's heartbeats reaching b is unproven there (no proof, or a
+  // MAC for c alone): b asks for an introduction and keeps a down.
   net.partition([a], [b])
   t.ok(runUntil(net, 10_000, () => b.eventsOf('peer-down').some((e) => e.event.nodeId === 'a') && a.eventsOf('peer-down').some((e) => e.event.nodeId === 'b')), 'each took the other down')
   const before = a.sent.length
   net.runFor(1500)
-  const unproven = heartbeatsOf(a.sent.slice(before)).find(({ opened }) => opened.ok && opened.value.macs !== null)
   const aAtB = b.engine.peers.get('a')
-  t.ok(unproven && unproven.opened.ok && aAtB?.macIn && !hasOurMac(aAtB.macIn, unproven.opened.value.frame, unproven.opened.value.macs as Uint8Array), 'a sent a heartbeat without a MAC for b')
+  const forB = (o: ReturnType<typeof open>) => o.ok && o.value.macs !== null && aAtB?.macIn !== undefined && aAtB.macIn !== null && hasOurMac(aAtB.macIn, o.value.frame, o.value.macs)
+  const unproven = heartbeatsOf(a.sent.slice(before)).find(({ opened }) => opened.ok && !opened.value.signature && !forB(opened))
+  t.ok(unproven, 'a sent a heartbeat without a proof for b')
   const ups = b.eventsOf('peer-up').length
   const refused = b.engine.counters.get('dropped.unknown-origin')
   const pings = b.engine.counters.get('pings-sent')
@@ -201,4 +219,27 @@ t.test('heartbeats: signed every 16th, MACs otherwise; one without our MAC never
   net.heal()
   t.ok(runUntil(net, 3000, () => b.eventsOf('peer-up').length > ups), 'after the heal, a proven frame brings a back up')
   t.ok(runUntil(net, 5000, () => digestsAgree(net)))
+})
+
+t.test('a receiver more than 64 packets behind a clean-link origin asks it alone for a signed heartbeat', async (t) => {
+  const net = new SimNetwork(58)
+  const [a, b] = ['a', 'b', 'c'].map((id) => net.add(id))
+  t.ok(runUntil(net, 5000, () => digestsAgree(net)))
+  // Right after one of a's heartbeats, b loses everything of a's for 100 writes (~0.3 s).
+  const sent = a.sent.length
+  t.ok(runUntil(net, 2000, () => a.sent.slice(sent).some((bytes) => peek(bytes)?.type === MessageType.Heartbeat)))
+  let deaf = true
+  filterReceive(b, (bytes) => deaf && peek(bytes)?.origin === 'a')
+  for (let i = 0; i < 100; i++) {
+    a.engine.set(`k${i % 10}`, i)
+    net.runFor(3)
+  }
+  deaf = false
+  const hearing = net.now
+  const ahead = b.engine.counters.get('dropped.unsigned-ahead')
+  const direct = b.engine.counters.get('pings-direct')
+  t.ok(runUntil(net, 1500, () => b.engine.counters.get('dropped.unsigned-ahead') > ahead), "a's next heartbeat is too far ahead of what b last took from a")
+  t.equal(b.engine.counters.get('pings-direct'), direct + 1, 'b asked a alone for a signed heartbeat')
+  t.ok(runUntil(net, 1000, () => b.engine.get('a', 'k9') === 99), `and caught up ${Math.round(net.now - hearing)} ms after hearing a again`)
+  t.equal(b.eventsOf('peer-down').length, 0, 'without taking a down')
 })
