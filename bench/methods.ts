@@ -38,7 +38,11 @@ export const METHODS = `- **Lab.** N node hosts plus one spare host (the broker 
   "each receiver" is the mean over the non-writing nodes
   (it includes printing the \`update\` event as a JSON line in the latency run, the same for
   every system). On this lab the N node processes share 2 cores, so the latency to the last
-  of N-1 receivers grows with the receivers' CPU per write: these rows say why.
+  of N-1 receivers grows with the receivers' CPU per write: these rows say why. "At rest":
+  each process's CPU over 3 s with nothing written, just before the idle latency run, scaled to
+  the run's length and divided by its writes: the part of CPU per write that heartbeats and
+  timers cost whether or not anything is written (about, since a node sending data skips some
+  heartbeats). It is in the CPU per write and in the targets, not taken off them.
 - **Wire** (3): sum of the tx counters of every lab host's eth0 (Ethernet frames as the
   kernel counts them, headers included; a multicast datagram counts once, as on a shared
   medium; the \`rx\` row counts the copies the bridge delivered to every port). K writes of a

@@ -17,6 +17,12 @@ const ratio = (a: number | undefined, b: number | undefined) =>
 
 type Row = [string, (s: SystemResult | undefined) => number | string | undefined, (x: number | undefined) => string]
 
+/** "writer / each receiver" of the CPU per write a process spends at rest anyway (heartbeats, timers). */
+function restShare(m: { writerIdleCpuUs?: number; receiverIdleCpuUs?: number } | undefined): string | undefined {
+  if (m?.writerIdleCpuUs === undefined || m.receiverIdleCpuUs === undefined || Number.isNaN(m.receiverIdleCpuUs)) return undefined
+  return `${n0(m.writerIdleCpuUs)} / ${n0(m.receiverIdleCpuUs)}`
+}
+
 /** Not measured, known by construction: the floor has no timers, MQTT clients only keepalive. */
 function idleNote(s: SystemResult | undefined): string | undefined {
   if (!s?.wire) return undefined
@@ -36,6 +42,7 @@ const ROWS: Row[] = [
   ['latency to all, loaded, max (ms)', (s) => s?.latencyLoaded?.median.max, n2],
   ['CPU per write, writer process (us, idle run)', (s) => s?.latencyIdle?.median.writerCpuUs, n0],
   ['CPU per write, each receiver process (us, idle run)', (s) => s?.latencyIdle?.median.receiverCpuUs, n0],
+  ['of which the process spends at rest over as long (us, writer / each receiver)', (s) => restShare(s?.latencyIdle?.median), n0],
   ['CPU per write, broker (us, idle run)', (s) => s?.latencyIdle?.median.brokerCpuUs, n0],
   ['updates/s held by all, 1 writer', (s) => s?.throughput1?.median, n0],
   ['CPU per update, writer (us, 1 writer)', (s) => s?.throughput1?.cpu.writerCpuUs, n1],

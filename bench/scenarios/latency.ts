@@ -19,6 +19,11 @@ export interface LatencyRun extends Dist {
   writerSentPerWrite: number
   writerUnicastCopiesPerWrite: number
   receiverReceivedPerWrite: number
+  /** Of writerCpuUs and receiverCpuUs: what the same process spends at rest over as long
+   * (heartbeats, timers), measured just before the run; NaN under background load. What is
+   * left is the write's own cost. Approximate: a node sending data skips some heartbeats. */
+  writerIdleCpuUs: number
+  receiverIdleCpuUs: number
 }
 
 /** A counter of every agent's store, NaN where the system does not count it. */
@@ -37,6 +42,19 @@ export async function cpuNow(sys: System): Promise<number[]> {
 
 async function cpuSplitNow(sys: System): Promise<NodeJS.CpuUsage[]> {
   return Promise.all(sys.agents.map(async (a) => (await a.request({ op: 'memory' })).cpu as NodeJS.CpuUsage))
+}
+
+/** How long each process is watched at rest before an unloaded run: three heartbeat intervals. */
+const REST_SAMPLE_MS = 3000
+
+/** CPU microseconds per millisecond each agent spends with nothing written. */
+async function restingCpuRate(sys: System): Promise<number[]> {
+  const before = await cpuNow(sys)
+  const t0 = performance.now()
+  await sleep(REST_SAMPLE_MS)
+  const after = await cpuNow(sys)
+  const elapsed = performance.now() - t0
+  return after.map((us, i) => (us - before[i]) / elapsed)
 }
 
 /** Background load: `writers` other nodes each write one key every `intervalMs`. */
@@ -66,7 +84,9 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
   if (loaders.length > 0) await sleep(500)
   const latencies: number[] = []
   let timeouts = 0
+  const resting = load ? null : await restingCpuRate(sys)
   const cpu0 = await cpuSplitNow(sys)
+  const t0 = performance.now()
   const sent0 = await counterNow(sys, 'datagrams-sent')
   const copies0 = await counterNow(sys, 'unicast-copies')
   const received0 = await counterNow(sys, 'datagrams-received')
@@ -97,6 +117,7 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
     await sys.print('none')
   }
   const cpu1 = await cpuSplitNow(sys)
+  const elapsedMs = performance.now() - t0
   const sent1 = await counterNow(sys, 'datagrams-sent')
   const copies1 = await counterNow(sys, 'unicast-copies')
   const received1 = await counterNow(sys, 'datagrams-received')
@@ -116,5 +137,7 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
     writerSentPerWrite: (sent1[0] - sent0[0]) / writes,
     writerUnicastCopiesPerWrite: ((copies1[0] ?? 0) - (copies0[0] ?? 0)) / writes,
     receiverReceivedPerWrite: receivedPerReceiver / writes,
+    writerIdleCpuUs: resting ? (resting[0] * elapsedMs) / writes : NaN,
+    receiverIdleCpuUs: resting ? (meanOfReceivers(resting) * elapsedMs) / writes : NaN,
   }
 }

@@ -1,6 +1,7 @@
 // Summarise .cpuprofile files (node --cpu-prof, e.g. from `npm run bench -- --profile DIR`):
 // self time by function and by file, so a slow path in src/ shows up by name.
-//   node --import tsx bench/tools/profile-summary.ts DIR|FILE... [--top 30]
+//   node --import tsx bench/tools/profile-summary.ts DIR|FILE... [--top 30] [--last SECONDS]
+// --last: only the profile's last SECONDS (e.g. the idle window of `--only footprint`).
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -18,16 +19,25 @@ interface Profile {
 }
 
 const args = process.argv.slice(2)
-const topIndex = args.indexOf('--top')
-const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 30
-const paths = args.filter((a, i) => !a.startsWith('--') && (topIndex < 0 || i !== topIndex + 1))
+const option = (name: string): number | null => {
+  const at = args.indexOf(name)
+  return at >= 0 ? Number(args[at + 1]) : null
+}
+const top = option('--top') ?? 30
+const lastUs = (option('--last') ?? Infinity) * 1e6
+const paths = args.filter((a, i) => !a.startsWith('--') && !['--top', '--last'].includes(args[i - 1]))
 const files = paths.flatMap((p) => (statSync(p).isDirectory() ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(p, f)) : [p]))
 
 for (const file of files) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const selfUs = new Map<number, number>()
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+  const from = profile.endTime - lastUs
+  let at = profile.startTime
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0
+    if (at >= from) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0))
+  })
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0)
   const byFn = new Map<string, number>()
   const byFile = new Map<string, number>()
