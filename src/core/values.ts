@@ -1,6 +1,6 @@
 import { DsnError } from '../errors'
 import { cbor } from '../wire/frame'
-import { keyProblem, toPlainValue, type PlainResult } from '../wire/plain-value'
+import { isWellFormed, keyProblem, toPlainValue, type PlainResult } from '../wire/plain-value'
 
 /** The CBOR encoding of `undefined`: marks a deleted key in a body. */
 export const TOMBSTONE = Uint8Array.of(0xf7)
@@ -13,14 +13,41 @@ export interface EncodedValue {
 
 export function encodeValue(value: unknown, maxValueBytes: number): EncodedValue {
   if (value === undefined) throw new DsnError('DSN_BAD_VALUE', 'value is undefined: use delete(key) to remove a key')
-  // The same check a receiver applies, first on what the user gave (depth, cycles, lone
-  // surrogates: cbor-x would overflow the stack or turn a surrogate into U+FFFD)...
+  const encoded = isScalar(value) ? encodeScalar(value) : encodeByRoundTrip(value)
+  if (encoded.bytes.length > maxValueBytes) {
+    throw new DsnError('DSN_VALUE_TOO_LARGE', `value is ${encoded.bytes.length} bytes encoded; maxValueBytes is ${maxValueBytes}`)
+  }
+  return encoded
+}
+
+/** null, a boolean, a number or a well-formed string: most sensor values. */
+function isScalar(value: unknown): value is null | boolean | number | string {
+  const type = typeof value
+  return value === null || type === 'number' || type === 'boolean' || (type === 'string' && isWellFormed(value as string))
+}
+
+/**
+ * A scalar needs no validation walk, and encoding what a reader decodes gives the bytes
+ * encoded (test/core/values.test.ts checks both against the round trip): one encode and one
+ * decode instead of two of each and two walks, on every set() of a number or a string.
+ */
+function encodeScalar(value: null | boolean | number | string): EncodedValue {
+  const bytes = cbor.encode(value)
+  return { value: cbor.decode(bytes), bytes }
+}
+
+/**
+ * Any value: checked as a receiver checks it, first on what the user gave (depth, cycles, lone
+ * surrogates: cbor-x would overflow the stack or turn a surrogate into U+FFFD), then on what a
+ * reader will decode, so origin and replicas hold and hash identical bytes. Exported for the
+ * test that holds encodeScalar to it.
+ */
+export function encodeByRoundTrip(value: unknown): EncodedValue {
   const input = toPlainValue(value, Infinity)
   if (!input.ok) throw new DsnError('DSN_BAD_VALUE', input.problem)
   let bytes: Uint8Array
   let decoded: PlainResult
   try {
-    // ...then on what a reader will decode, so origin and replicas hold and hash identical bytes.
     const sent = cbor.encode(input.value)
     decoded = toPlainValue(cbor.decode(sent), 4 * sent.length + 1024)
     if (!decoded.ok) throw new DsnError('DSN_BAD_VALUE', decoded.problem)
@@ -28,9 +55,6 @@ export function encodeValue(value: unknown, maxValueBytes: number): EncodedValue
   } catch (err) {
     if (err instanceof DsnError) throw err
     throw new DsnError('DSN_BAD_VALUE', `value cannot be encoded as CBOR: ${(err as Error).message}`)
-  }
-  if (bytes.length > maxValueBytes) {
-    throw new DsnError('DSN_VALUE_TOO_LARGE', `value is ${bytes.length} bytes encoded; maxValueBytes is ${maxValueBytes}`)
   }
   return { value: freeze(decoded.value), bytes }
 }

@@ -3,7 +3,7 @@
 import t from 'tap'
 import { decodeBody, encodeBody, type BodyEntry } from '../../src/core/body'
 import { entryHash } from '../../src/core/digest'
-import { checkKey, decodeValue, encodeValue, TOMBSTONE } from '../../src/core/values'
+import { checkKey, decodeValue, encodeByRoundTrip, encodeValue, TOMBSTONE } from '../../src/core/values'
 import { DsnError } from '../../src/errors'
 import { BodyKind } from '../../src/wire/constants'
 import { cbor } from '../../src/wire/frame'
@@ -37,6 +37,30 @@ t.test('values: what readers get is what a replica decodes', async (t) => {
   t.equal(hex(encodeValue({ a: 1 }, 100).bytes), 'b900016161' + '01', 'maps have a 2-byte length (cbor-x)')
   const nested = encodeValue({ deep: { list: [{ x: 1 }] } }, 100).value as { deep: { list: Array<{ x: number }> } }
   t.ok(Object.isFrozen(nested.deep.list[0]), 'deeply frozen')
+})
+
+t.test('values: numbers, booleans, null and strings take a shorter path to the same bytes and value', async (t) => {
+  // encodeValue skips the validation walks and the second encode for scalars; the full round
+  // trip is the reference. Edges of every CBOR number form, then seeded random ones.
+  const edges: unknown[] = [0, -0, 1, -1, 23, 24, 255, 256, 65535, 65536, 2 ** 31, 2 ** 32 - 1, 2 ** 32, -(2 ** 32), 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 2 ** 64,
+    -(2 ** 63), 0.1, 0.5, 1.5, -2.75, 65504, 65505, 3.4028234663852886e38, 1e300, -1e-300, 5e-324, Number.MAX_VALUE, Number.EPSILON, NaN, Infinity, -Infinity,
+    true, false, null, '', 'a', '0', 'NaN', 'Zürich ☃ 😀', '\u0000', '\uffff', '😀'.repeat(100), 'x'.repeat(70_000)]
+  let seed = 7
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  for (let i = 0; i < 2000; i++) {
+    edges.push((random() - 0.5) * 10 ** Math.floor(random() * 40 - 20), Math.floor((random() - 0.5) * 2 ** Math.floor(random() * 60)), Math.fround(random() * 1000))
+  }
+  let mismatches = 0
+  for (const value of edges) {
+    const fast = encodeValue(value, 1 << 20)
+    const reference = encodeByRoundTrip(value)
+    if (!Object.is(fast.value, reference.value) || hex(fast.bytes) !== hex(reference.bytes)) {
+      mismatches++
+      t.fail(`${String(value)}: ${String(fast.value)} ${hex(fast.bytes)} against ${String(reference.value)} ${hex(reference.bytes)}`)
+    }
+  }
+  t.equal(mismatches, 0, `${edges.length} scalars: same value (Object.is) and bytes as the round trip`)
+  t.throws(() => encodeValue('cut \ud83d', 100), /lone UTF-16 surrogate/, 'a lone surrogate still gets the round trip\'s refusal')
 })
 
 t.test('values: refusals with stable codes', async (t) => {
