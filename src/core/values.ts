@@ -28,7 +28,7 @@ function isScalar(value: unknown): value is null | boolean | number | string {
 
 /**
  * A scalar needs no validation walk, and encoding what a reader decodes gives the bytes
- * encoded (test/core/values.test.ts checks both against the round trip): one encode and one
+ * encoded (test/wire/body.test.ts holds both to the round trip): one encode and one
  * decode instead of two of each and two walks, on every set() of a number or a string.
  */
 function encodeScalar(value: null | boolean | number | string): EncodedValue {
