@@ -1,5 +1,6 @@
 import type { Counters } from './counters'
 import type { ReportReading } from '../wire/receiver-report'
+import { reportWindows } from './receiver-report'
 
 /**
  * Per-peer path choice (docs/PROTOCOL.md 13.2-13.3): does this peer also need unicast copies of
@@ -23,11 +24,13 @@ export const PATH = {
   /** A return to unicast within this many holds of going back to multicast counts as a flap. */
   flapWithinHolds: 4,
   /** A new peer not listing us within this many intervals (it should, in its next heartbeat
-   * after meeting us) is taken not to hear us: unicast too. */
+   * after meeting us) is taken not to hear us: unicast too. Times the report windows past
+   * REPORT_MAX_ENTRIES peers, since a report then lists only one window of them. */
   firstReportIntervals: 2.5,
-  /** Reports come on change and at least every 8th heartbeat (core/receiver-report.ts); with
+  /** Reports come on change and list us at least every 8th heartbeat (core/receiver-report.ts); with
    * none for this many intervals we cannot tell: unicast too. (A peer whose heartbeats stop is
-   * probed by unicast long before, and the answer carries a report.) */
+   * probed by unicast long before, and the answer carries a report.) Past 8 report windows
+   * (512 peers) a listing takes one heartbeat per window: then 2 intervals per window. */
   reportStaleIntervals: 10,
   /** A new peer's report may leave us out until it heard our introduction and sent a heartbeat. */
   reportGraceIntervals: 1.5,
@@ -164,10 +167,12 @@ export class PathChoice {
   }
 
   private wanted(p: PeerPath, now: number): boolean {
-    const stale = now - p.reportAt > PATH.reportStaleIntervals * this.heartbeatIntervalMs
+    // Past REPORT_MAX_ENTRIES peers a report lists one window of them: a listing takes longer.
+    const windows = reportWindows(this.peers.size)
+    const stale = now - p.reportAt > Math.max(PATH.reportStaleIntervals, 2 * windows) * this.heartbeatIntervalMs
     if (p.reportAt === -Infinity) {
       // No report yet: until the grace is over, guess from what we hear; then it is stale.
-      if (now - p.upAt < PATH.firstReportIntervals * this.heartbeatIntervalMs) return p.unicast || !p.guessMulticast
+      if (now - p.upAt < PATH.firstReportIntervals * windows * this.heartbeatIntervalMs) return p.unicast || !p.guessMulticast
       return true
     }
     if (stale || p.absent || p.outRatio === null || p.outRatio < PATH.addUnicastBelow) return true

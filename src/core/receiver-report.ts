@@ -20,9 +20,17 @@ export const RECEPTION = {
   /** A report goes in a heartbeat when what it would say changed (a peer came or went, or a
    * ratio crossed one of the path thresholds), when asked for (signed heartbeats: introductions
    * and PING answers), and at least every this-many heartbeats. A 10-node report is 28 bytes:
-   * sent every second it would cost more idle traffic than everything else in a heartbeat. */
+   * sent every second it would cost more idle traffic than everything else in a heartbeat.
+   * Past REPORT_MAX_ENTRIES peers a report lists one window of them, so reports come that many
+   * times more often (every heartbeat past 8 windows): every peer is still listed at least
+   * every this-many heartbeats, within its origin's staleness bound (core/path-choice.ts). */
   refreshHeartbeats: 8,
 } as const
+
+/** How many reports it takes to list `peers` live peers once (one window of REPORT_MAX_ENTRIES each). */
+export function reportWindows(peers: number): number {
+  return Math.max(1, Math.ceil(peers / REPORT_MAX_ENTRIES))
+}
 
 /** A ratio's class: a report is due when one crosses a path threshold (core/path-choice.ts). */
 function ratioClass(ratio: number | null): number {
@@ -139,7 +147,8 @@ export class ReceptionTable {
     let changed = classes.size !== this.lastSent.size
     for (const [id, c] of classes) if (this.lastSent.get(id) !== c) changed = true
     this.sinceReport++
-    if (!changed && !force && this.sinceReport < RECEPTION.refreshHeartbeats) return NO_REPORT
+    const refresh = Math.max(1, Math.floor(RECEPTION.refreshHeartbeats / reportWindows(entries.length)))
+    if (!changed && !force && this.sinceReport < refresh) return NO_REPORT
     this.lastSent = classes
     this.sinceReport = 0
     if (entries.length > REPORT_MAX_ENTRIES) this.offset = (this.offset + REPORT_MAX_ENTRIES) % entries.length

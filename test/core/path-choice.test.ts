@@ -50,6 +50,23 @@ t.test('no report for 2.5 intervals (its heartbeats stopped reaching us): unicas
   t.ok(paths.needsUnicast('b', 3001 + PATH.reportStaleIntervals * HB))
 })
 
+t.test('past 64 peers, reports list one window at a time: the first-listing and staleness bounds stretch', async (t) => {
+  const counters = new Counters()
+  const paths = new PathChoice(HB, counters)
+  const peers = 200 // 4 report windows of 64
+  for (let i = 0; i < peers; i++) paths.track(`p${i}`, 1, true, 0)
+  t.notOk(paths.needsUnicast('p0', 4 * PATH.firstReportIntervals * HB - 1), 'not listed yet, within 4 x 2.5 intervals: still the guess')
+  t.ok(paths.needsUnicast('p1', 4 * PATH.firstReportIntervals * HB), 'never listed after them: unicast too')
+  paths.report('p0', 1, listed(1), 1000)
+  t.notOk(paths.needsUnicast('p0', 1000 + PATH.reportStaleIntervals * HB), 'listed 10 intervals ago: not stale')
+  t.ok(paths.needsUnicast('p0', 1001 + PATH.reportStaleIntervals * HB), 'at 4 windows (reports every other heartbeat) the bound stays 10 intervals')
+  const many = new PathChoice(HB, new Counters())
+  for (let i = 0; i < 1280; i++) many.track(`p${i}`, 1, true, 0) // 20 windows: a listing takes 20 heartbeats
+  many.report('p0', 1, listed(1), 60_000)
+  t.notOk(many.needsUnicast('p0', 60_000 + 40 * HB), '20 windows: stale only after 2 intervals per window')
+  t.ok(many.needsUnicast('p0', 60_001 + 40 * HB))
+})
+
 t.test('lossy multicast: unicast added below the threshold, dropped only after a steady hold', async (t) => {
   const { paths, counters } = setup(true)
   beats(paths, 0, 2000, 0.95)

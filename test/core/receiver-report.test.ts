@@ -114,3 +114,28 @@ t.test('reports are sent on change, when forced, and every 8th heartbeat; empty 
   t.notOk(sent())
   t.ok(table.report(['b', 'c'], at.now, false).length > 0, 'a new peer: reported at once')
 })
+
+t.test('past 64 live peers every peer is still listed at least every 8th heartbeat', async (t) => {
+  // Each report lists one window of REPORT_MAX_ENTRIES peers, so reports come more often; the
+  // origin's staleness bound (10 intervals, core/path-choice.ts) must never see a gap. At 99 peers
+  // they went out every 8th heartbeat and a peer could go 16 unlisted: paths flapped to unicast.
+  for (const peers of [65, 99, 200, 256, 512, 700]) {
+    const live = Array.from({ length: peers }, (_, i) => `p${i}`)
+    const table = new ReceptionTable(HB)
+    for (const id of live) stream(table.of(id), 3, 1, () => true)
+    const lastListed = new Map<string, number>()
+    let worstGap = 0
+    for (let beat = 0; beat < 64; beat++) {
+      const report = table.report(live, 3 * HB, false)
+      if (report.length === 0) continue
+      for (const id of live) {
+        if (readReport(report, id).kind !== 'listed') continue
+        worstGap = Math.max(worstGap, beat - (lastListed.get(id) ?? 0))
+        lastListed.set(id, beat)
+      }
+    }
+    t.equal(lastListed.size, peers, `${peers} peers: every one listed`)
+    const windows = Math.ceil(peers / REPORT_MAX_ENTRIES)
+    t.ok(worstGap <= Math.max(RECEPTION.refreshHeartbeats, windows), `${peers} peers: listed at least every ${Math.max(RECEPTION.refreshHeartbeats, windows)} heartbeats (worst gap ${worstGap})`)
+  }
+})
