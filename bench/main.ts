@@ -105,7 +105,7 @@ async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean):
     // Warm-up, the same for every system: the first thousand writes of a fresh Node process run
     // in V8's baseline tier (a wake-up then costs 1.5-1.8x what it does later), and a daemon lives for days.
     if (plan.warmup > 0) await section('latency warm-up', has('latency'), async (e) => void (await latencyRun(e.sys, plan.warmup, null)))
-    await repeated('latency idle', has('latency'), runs, (e) => latencyRun(e.sys, plan.writes, null), (e, r) => {
+    await repeated('latency idle', has('latency'), runs, (e) => latencyRun(e.sys, plan.writes, null, true), (e, r) => {
       const m = (e.result.latencyIdle = { runs: r, median: medianOf(r) }).median
       return `p50 ${ms(m.p50)} p99 ${ms(m.p99)} max ${ms(m.max)} (timeouts ${r.map((x) => x.timeouts).join('+')}); CPU per write: writer ${m.writerCpuUs.toFixed(0)} us (kernel ${m.writerSysUs.toFixed(0)}, at rest ${m.writerIdleCpuUs.toFixed(0)}), each receiver ${m.receiverCpuUs.toFixed(0)} us (kernel ${m.receiverSysUs.toFixed(0)}, at rest ${m.receiverIdleCpuUs.toFixed(0)})` +
         (Number.isFinite(m.brokerCpuUs) ? `, broker ${m.brokerCpuUs.toFixed(0)} us` : '') +

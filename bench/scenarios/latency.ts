@@ -20,7 +20,7 @@ export interface LatencyRun extends Dist {
   writerUnicastCopiesPerWrite: number
   receiverReceivedPerWrite: number
   /** Of writerCpuUs and receiverCpuUs: what the same process spends at rest over as long
-   * (heartbeats, timers), measured just before the run; NaN under background load. What is
+   * (heartbeats, timers), measured just before the run; NaN unless asked for (`measureRest`). What is
    * left is the write's own cost. Approximate: a node sending data skips some heartbeats. */
   writerIdleCpuUs: number
   receiverIdleCpuUs: number
@@ -65,7 +65,8 @@ export interface BackgroundLoad {
 
 let nextValue = 1
 
-export async function latencyRun(sys: System, writes: number, load: BackgroundLoad | null): Promise<LatencyRun> {
+/** `measureRest`: watch every process at rest first (writerIdleCpuUs, receiverIdleCpuUs; 3 s more), unloaded runs only. */
+export async function latencyRun(sys: System, writes: number, load: BackgroundLoad | null, measureRest = false): Promise<LatencyRun> {
   const [writer, ...receivers] = sys.agents
   const loaders = load ? sys.agents.slice(-load.writers).filter((a) => a !== writer) : []
   await sys.print({ prefix: 'lat' })
@@ -84,7 +85,7 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
   if (loaders.length > 0) await sleep(500)
   const latencies: number[] = []
   let timeouts = 0
-  const resting = load ? null : await restingCpuRate(sys)
+  const resting = measureRest && !load ? await restingCpuRate(sys) : null
   const cpu0 = await cpuSplitNow(sys)
   const t0 = performance.now()
   const sent0 = await counterNow(sys, 'datagrams-sent')

@@ -2,21 +2,9 @@
 // self time by function and by file, so a slow path in src/ shows up by name.
 //   node --import tsx bench/tools/profile-summary.ts DIR|FILE... [--top 30] [--last SECONDS]
 // --last: only the profile's last SECONDS (e.g. the idle window of `--only footprint`).
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-
-interface ProfileNode {
-  id: number
-  callFrame: { functionName: string; url: string; lineNumber: number }
-  hitCount?: number
-}
-interface Profile {
-  nodes: ProfileNode[]
-  samples: number[]
-  timeDeltas: number[]
-  startTime: number
-  endTime: number
-}
+import { loadProfile, type ProfileNode } from './cpuprofile'
 
 const args = process.argv.slice(2)
 const option = (name: string): number | null => {
@@ -29,15 +17,7 @@ const paths = args.filter((a, i) => !a.startsWith('--') && !['--top', '--last'].
 const files = paths.flatMap((p) => (statSync(p).isDirectory() ? readdirSync(p).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(p, f)) : [p]))
 
 for (const file of files) {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
-  const selfUs = new Map<number, number>()
-  const from = profile.endTime - lastUs
-  let at = profile.startTime
-  profile.samples.forEach((id, i) => {
-    at += profile.timeDeltas[i] ?? 0
-    if (at >= from) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0))
-  })
+  const { byId, selfUs } = loadProfile(file, lastUs)
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0)
   const byFn = new Map<string, number>()
   const byFile = new Map<string, number>()

@@ -3,18 +3,8 @@
 //   node --import tsx bench/tools/profile-tree.ts FILE FUNCTION:LINE [DEPTH=3]
 // FUNCTION:LINE as the profile names it, e.g. receive:3706 in the bench's bundled agent
 // (bench/.build/node-agent.cjs). Callees under 2 ms are left out.
-import { readFileSync } from 'node:fs'
+import { loadProfile, type ProfileNode } from './cpuprofile'
 
-interface ProfileNode {
-  id: number
-  callFrame: { functionName: string; lineNumber: number }
-  children?: number[]
-}
-interface Profile {
-  nodes: ProfileNode[]
-  samples: number[]
-  timeDeltas: number[]
-}
 interface Branch {
   totalUs: number
   selfUs: number
@@ -26,12 +16,9 @@ if (!file || !root) {
   console.error('usage: profile-tree.ts FILE FUNCTION:LINE [DEPTH]')
   process.exit(2)
 }
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
-const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+const { profile, byId, selfUs } = loadProfile(file)
 const parentOf = new Map<number, number>()
 for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id)
-const selfUs = new Map<number, number>()
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
 const totals = new Map<number, number>()
 const totalOf = (id: number): number => {
   const known = totals.get(id)
