@@ -102,12 +102,12 @@ async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean):
       await e.sys.start()
       say(`N=${n} ${e.sys.label}: ${n} nodes up in ${((Date.now() - started) / 1000).toFixed(1)} s`)
     }
-    // Warm-up, the same for every system: the first thousand writes of a fresh Node process run
-    // in V8's baseline tier (a wake-up then costs 1.5-1.8x what it does later), and a daemon lives for days.
+    // Warm-up, the same for every system: a daemon lives for days, and until TurboFan has compiled
+    // the hot path (thousands of writes for DSN's) its compiler thread's CPU counts in every write.
     if (plan.warmup > 0) await section('latency warm-up', has('latency'), async (e) => void (await latencyRun(e.sys, plan.warmup, null)))
     await repeated('latency idle', has('latency'), runs, (e) => latencyRun(e.sys, plan.writes, null, true), (e, r) => {
       const m = (e.result.latencyIdle = { runs: r, median: medianOf(r) }).median
-      return `p50 ${ms(m.p50)} p99 ${ms(m.p99)} max ${ms(m.max)} (timeouts ${r.map((x) => x.timeouts).join('+')}); CPU per write: writer ${m.writerCpuUs.toFixed(0)} us (kernel ${m.writerSysUs.toFixed(0)}, at rest ${m.writerIdleCpuUs.toFixed(0)}), each receiver ${m.receiverCpuUs.toFixed(0)} us (kernel ${m.receiverSysUs.toFixed(0)}, at rest ${m.receiverIdleCpuUs.toFixed(0)})` +
+      return `p50 ${ms(m.p50)} p99 ${ms(m.p99)} max ${ms(m.max)} (timeouts ${r.map((x) => x.timeouts).join('+')}); CPU per write: writer ${m.writerCpuUs.toFixed(0)} us (kernel ${m.writerSysUs.toFixed(0)}, at rest ${m.writerIdleCpuUs.toFixed(0)}), each receiver ${m.receiverCpuUs.toFixed(0)} us (kernel ${m.receiverSysUs.toFixed(0)}, at rest ${m.receiverIdleCpuUs.toFixed(0)}); of which other threads: writer ${m.writerHelperUs.toFixed(0)}, receiver ${m.receiverHelperUs.toFixed(0)} us` +
         (Number.isFinite(m.brokerCpuUs) ? `, broker ${m.brokerCpuUs.toFixed(0)} us` : '') +
         (Number.isFinite(m.writerSentPerWrite) ? `; datagrams per write: writer sent ${m.writerSentPerWrite.toFixed(2)} (+${(m.writerUnicastCopiesPerWrite || 0).toFixed(2)} unicast copies), each receiver got ${m.receiverReceivedPerWrite.toFixed(2)}` : '')
     })

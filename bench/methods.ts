@@ -21,9 +21,13 @@ export const METHODS = `- **Lab.** N node hosts plus one spare host (the broker 
   write is the latest \`update\` event among all N-1 other nodes minus the writer's clock just
   before \`set()\`. One write outstanding at a time, then a random 0-5 ms pause; >= 1,000
   writes per run; p50/p99/max per run, median over runs. Before the first run every system
-  gets the same unmeasured warm-up of 1,500 such writes (\`--warmup K\`): a fresh Node process
-  runs its first thousand or so in V8's baseline tier, at 1.5-1.8x the cost per wake-up, and a
-  daemon lives for days. *Loaded*: meanwhile 3 other nodes
+  gets the same unmeasured warm-up of 8,000 such writes (\`--warmup K\`): a daemon lives for
+  days, and a fresh Node process runs its first writes in V8's lower tiers while TurboFan
+  compiles its hot functions one at a time, on a thread of its own whose CPU counts in the
+  process's. How many writes that takes grows with the code on the path: after 1,500 a DSN
+  receiver still spent ~48 us per write on compiler and GC threads (the secure floor ~12), after
+  8,000 2-3 us; the row "of which threads besides the main one" (\`/proc/self/task/*/schedstat\`)
+  shows it for every run, so an unfinished warm-up is seen, not guessed. *Loaded*: meanwhile 3 other nodes
   each write one key every 10 ms (300 writes/s into the mesh, each delivered to N-1 nodes).
 - **Throughput** (2): a writer sets B distinct keys in one turn of its event loop (round r
   sets key j to r*B + j); each receiver reports when all B keys hold round r's values; the

@@ -83,7 +83,7 @@ export function parsePlan(argv: string[]): Plan {
     systems: list('systems', SYSTEMS, SYSTEMS),
     runs: num('runs', quick ? 2 : 3),
     writes: num('writes', 1000),
-    warmup: num('warmup', 1500),
+    warmup: num('warmup', 8000),
     loadWriters: 3,
     loadIntervalMs: 10,
     throughputMs: num('seconds', 10) * 1000,

@@ -23,6 +23,12 @@ function restShare(m: { writerIdleCpuUs?: number; receiverIdleCpuUs?: number } |
   return `${n0(m.writerIdleCpuUs)} / ${n0(m.receiverIdleCpuUs)}`
 }
 
+/** "writer / each receiver" of the CPU per write spent by threads besides the main one (V8's compiler and GC helpers, libuv's pool). */
+function helperShare(m: { writerHelperUs?: number; receiverHelperUs?: number } | undefined): string | undefined {
+  if (m?.writerHelperUs === undefined || m.receiverHelperUs === undefined || Number.isNaN(m.receiverHelperUs)) return undefined
+  return `${n0(m.writerHelperUs)} / ${n0(m.receiverHelperUs)}`
+}
+
 /** Not measured, known by construction: the floor has no timers, MQTT clients only keepalive. */
 function idleNote(s: SystemResult | undefined): string | undefined {
   if (!s?.wire) return undefined
@@ -43,6 +49,7 @@ const ROWS: Row[] = [
   ['CPU per write, writer process (us, idle run)', (s) => s?.latencyIdle?.median.writerCpuUs, n0],
   ['CPU per write, each receiver process (us, idle run)', (s) => s?.latencyIdle?.median.receiverCpuUs, n0],
   ['of which the process spends at rest over as long (us, writer / each receiver)', (s) => restShare(s?.latencyIdle?.median), n0],
+  ['of which threads besides the main one: V8 compiler, GC helpers (us, writer / each receiver)', (s) => helperShare(s?.latencyIdle?.median), n0],
   ['CPU per write, broker (us, idle run)', (s) => s?.latencyIdle?.median.brokerCpuUs, n0],
   ['updates/s held by all, 1 writer', (s) => s?.throughput1?.median, n0],
   ['CPU per update, writer (us, 1 writer)', (s) => s?.throughput1?.cpu.writerCpuUs, n1],

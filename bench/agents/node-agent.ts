@@ -6,6 +6,7 @@
 // `burst` with a value base, `trickle` (paced writes), `load` (background writes), `rounds`
 // (an event when every key of a write round holds that round's value) and `trace`.
 // Usage: node --import tsx node-agent.ts '<options JSON>'
+import { readdirSync, readFileSync } from 'node:fs'
 import { assertInLabNamespace } from '../../test/lab/guard'
 import type { Store } from './stores'
 
@@ -30,6 +31,32 @@ interface AgentOptions {
 const clock = () => Number(process.hrtime.bigint()) / 1e6
 const out = (obj: Record<string, unknown>): void => {
   process.stdout.write(JSON.stringify(obj) + '\n')
+}
+
+/**
+ * Nanoseconds on a CPU so far: the main thread (JS, the event loop), and every other thread of
+ * the process together (V8's compiler and GC helpers, libuv's pool). From /proc's schedstat;
+ * null where the kernel does not keep it.
+ */
+function threadCpuNs(): { main: number; helpers: number } | null {
+  let main = 0, helpers = 0
+  let tids: string[]
+  try {
+    tids = readdirSync('/proc/self/task')
+  } catch {
+    return null
+  }
+  for (const tid of tids) {
+    let ns = 0
+    try {
+      ns = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+    } catch {
+      continue // a thread that ended since the listing
+    }
+    if (Number(tid) === process.pid) main = ns
+    else helpers += ns
+  }
+  return main > 0 ? { main, helpers } : null
 }
 
 /** Per origin: how many keys of `prefix` reached each round (value div keys). */
@@ -156,7 +183,7 @@ async function main(): Promise<void> {
         case 'status':
           return reply({ ok: true, status: store.status() })
         case 'memory':
-          return reply({ ok: true, t: clock(), memory: process.memoryUsage(), cpu: process.cpuUsage(), memBefore })
+          return reply({ ok: true, t: clock(), memory: process.memoryUsage(), cpu: process.cpuUsage(), threads: threadCpuNs(), memBefore })
         case 'trace-on': {
           // Wraps dgram's prototype, so it takes effect on the node's open sockets at once.
           if (!options.dsn) throw new Error('trace is for DSN nodes')

@@ -24,6 +24,10 @@ export interface LatencyRun extends Dist {
    * left is the write's own cost. Approximate: a node sending data skips some heartbeats. */
   writerIdleCpuUs: number
   receiverIdleCpuUs: number
+  /** Of writerCpuUs and receiverCpuUs: the threads besides the main one (V8's compiler and GC
+   * helpers, libuv's pool), from /proc's schedstat; NaN where the kernel does not keep it. */
+  writerHelperUs: number
+  receiverHelperUs: number
 }
 
 /** A counter of every agent's store, NaN where the system does not count it. */
@@ -40,8 +44,17 @@ export async function cpuNow(sys: System): Promise<number[]> {
   return (await cpuSplitNow(sys)).map((c) => c.user + c.system)
 }
 
-async function cpuSplitNow(sys: System): Promise<NodeJS.CpuUsage[]> {
-  return Promise.all(sys.agents.map(async (a) => (await a.request({ op: 'memory' })).cpu as NodeJS.CpuUsage))
+interface CpuSample extends NodeJS.CpuUsage {
+  /** Microseconds on a CPU of every thread but the main one, NaN if unknown. */
+  helpers: number
+}
+
+async function cpuSplitNow(sys: System): Promise<CpuSample[]> {
+  return Promise.all(sys.agents.map(async (a) => {
+    const reply = await a.request({ op: 'memory' })
+    const threads = reply.threads as { main: number; helpers: number } | null | undefined
+    return { ...(reply.cpu as NodeJS.CpuUsage), helpers: threads ? threads.helpers / 1000 : NaN }
+  }))
 }
 
 /** How long each process is watched at rest before an unloaded run: three heartbeat intervals. */
@@ -125,6 +138,7 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
   const receivedPerReceiver = received1.slice(1).reduce((a, b, i) => a + b - received0[i + 1], 0) / (received1.length - 1)
   const used = cpu1.map((c, i) => c.user + c.system - cpu0[i].user - cpu0[i].system)
   const kernel = cpu1.map((c, i) => c.system - cpu0[i].system)
+  const helpers = cpu1.map((c, i) => c.helpers - cpu0[i].helpers)
   const meanOfReceivers = (xs: number[]): number => xs.slice(1).reduce((a, b) => a + b, 0) / (xs.length - 1)
   const receiverCpu = meanOfReceivers(used)
   return {
@@ -140,5 +154,7 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
     receiverReceivedPerWrite: receivedPerReceiver / writes,
     writerIdleCpuUs: resting ? (resting[0] * elapsedMs) / writes : NaN,
     receiverIdleCpuUs: resting ? (meanOfReceivers(resting) * elapsedMs) / writes : NaN,
+    writerHelperUs: helpers[0] / writes,
+    receiverHelperUs: meanOfReceivers(helpers) / writes,
   }
 }
