@@ -30,10 +30,18 @@ function isScalar(value: unknown): value is null | boolean | number | string {
  * A scalar needs no validation walk, and encoding what a reader decodes gives the bytes
  * encoded (test/wire/body.test.ts holds both to the round trip): one encode and one
  * decode instead of two of each and two walks, on every set() of a number or a string.
+ * Where the encoding is exact (null, booleans, well-formed strings, 32-bit integers but -0)
+ * the reader decodes the very value given, so not even the decode is needed: the writer
+ * then never runs the decoder's code on a set().
  */
 function encodeScalar(value: null | boolean | number | string): EncodedValue {
   const bytes = cbor.encode(value)
-  return { value: cbor.decode(bytes), bytes }
+  return { value: encodedExactly(value) ? value : cbor.decode(bytes), bytes }
+}
+
+/** CBOR carries these as they are: a major type 0/1 integer, a simple value or a text string. */
+function encodedExactly(value: null | boolean | number | string): boolean {
+  return typeof value !== 'number' || ((value | 0) === value && !Object.is(value, -0))
 }
 
 /**
