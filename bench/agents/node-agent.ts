@@ -129,7 +129,12 @@ async function main(): Promise<void> {
         case 'set': {
           const t = clock()
           store.set(req.key as string, req.value)
-          return reply({ ok: true, t })
+          // The reply (a JSON line, a pipe write) is the harness's, not the system's: it goes
+          // after this turn of the event loop, so a system that sends at the end of the turn
+          // (DSN coalesces a turn's writes into one datagram) does not wait behind it, while
+          // one that sends inside set() (the floors, MQTT.js) already has.
+          setImmediate(() => reply({ ok: true, t }))
+          return
         }
         case 'burst': {
           const count = req.count as number, keys = (req.keys as number) ?? count, base = (req.base as number) ?? 0
