@@ -25,8 +25,8 @@ export const METHODS = `- **Lab.** N node hosts plus one spare host (the broker 
   days, and a fresh Node process runs its first writes in V8's lower tiers while TurboFan
   compiles its hot functions one at a time, on a thread of its own whose CPU counts in the
   process's. How many writes that takes grows with the code on the path: after 1,500 a DSN
-  receiver still spent ~48 us per write on compiler and GC threads (the secure floor ~12), after
-  8,000 2-3 us; the row "of which threads besides the main one" (\`/proc/self/task/*/schedstat\`)
+  receiver still spent 48-59 us per write on compiler and GC threads (the secure floor 12-23),
+  after 8,000 3-5 us; the row "of which threads besides the main one" (\`/proc/self/task/*/schedstat\`)
   shows it for every run, so an unfinished warm-up is seen, not guessed. *Loaded*: meanwhile 3 other nodes
   each write one key every 10 ms (300 writes/s into the mesh, each delivered to N-1 nodes).
 - **Throughput** (2): a writer sets B distinct keys in one turn of its event loop (round r
