@@ -78,6 +78,9 @@ async function repeated<R>(name: string, entries: Entry[], runs: number, one: (e
   }
 }
 
+/** Unmeasured writes right before each measured idle latency run (see where it is used). */
+const REWARM_WRITES = 2000
+
 /** The idle-traffic window: see where it is used. */
 const IDLE_WINDOW_MS = 32_000
 
@@ -105,7 +108,14 @@ async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean):
     // Warm-up, the same for every system: a daemon lives for days, and until TurboFan has compiled
     // the hot path (thousands of writes for DSN's) its compiler thread's CPU counts in every write.
     if (plan.warmup > 0) await section('latency warm-up', has('latency'), async (e) => void (await latencyRun(e.sys, plan.warmup, null)))
-    await repeated('latency idle', has('latency'), runs, (e) => latencyRun(e.sys, plan.writes, null, true), (e, r) => {
+    // And again just before each measured run: while the other systems take their turns, an idle
+    // process's memory reducer collects the maps its optimized code depends on, which V8 then
+    // discards ("weak objects"), so the first system warmed would otherwise be measured re-compiling.
+    const rewarm = Math.min(plan.warmup, REWARM_WRITES)
+    await repeated('latency idle', has('latency'), runs, async (e) => {
+      if (rewarm > 0) await latencyRun(e.sys, rewarm, null)
+      return latencyRun(e.sys, plan.writes, null, true)
+    }, (e, r) => {
       const m = (e.result.latencyIdle = { runs: r, median: medianOf(r) }).median
       return `p50 ${ms(m.p50)} p99 ${ms(m.p99)} max ${ms(m.max)} (timeouts ${r.map((x) => x.timeouts).join('+')}); CPU per write: writer ${m.writerCpuUs.toFixed(0)} us (kernel ${m.writerSysUs.toFixed(0)}, at rest ${m.writerIdleCpuUs.toFixed(0)}), each receiver ${m.receiverCpuUs.toFixed(0)} us (kernel ${m.receiverSysUs.toFixed(0)}, at rest ${m.receiverIdleCpuUs.toFixed(0)}); of which other threads: writer ${m.writerHelperUs.toFixed(0)}, receiver ${m.receiverHelperUs.toFixed(0)} us` +
         (Number.isFinite(m.brokerCpuUs) ? `, broker ${m.brokerCpuUs.toFixed(0)} us` : '') +
