@@ -27,7 +27,11 @@ export const METHODS = `- **Lab.** N node hosts plus one spare host (the broker 
   process's. How many writes that takes grows with the code on the path: after 1,500 a DSN
   receiver still spent 48-59 us per write on compiler and GC threads (the secure floor 12-23),
   after 8,000 3-5 us; the row "of which threads besides the main one" (\`/proc/self/task/*/schedstat\`)
-  shows it for every run, so an unfinished warm-up is seen, not guessed. *Loaded*: meanwhile 3 other nodes
+  shows it for every run, so an unfinished warm-up is seen, not guessed. Each measured idle
+  run also follows 2,000 unmeasured writes of its own: while the other systems take their
+  turns, an idle process's memory reducer collects the maps its optimized code depends on and
+  V8 discards that code, so the system warmed first would be measured re-compiling (at N = 2
+  DSN's writer spent 47-57 us per write on compiler and GC threads without it, 6 with it). *Loaded*: meanwhile 3 other nodes
   each write one key every 10 ms (300 writes/s into the mesh, each delivered to N-1 nodes).
 - **Throughput** (2): a writer sets B distinct keys in one turn of its event loop (round r
   sets key j to r*B + j); each receiver reports when all B keys hold round r's values; the
