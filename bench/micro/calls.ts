@@ -5,8 +5,7 @@
 // Run: npx tsx bench/micro/calls.ts [N=10] [writes=1000]
 // Under tsx every export is a getter ("get" rows); the bundle has none.
 import { Session } from 'node:inspector'
-import { peek } from '../../test/core/sim-helpers'
-import { SimNetwork } from '../../test/sim/network'
+import { dataOnly, formMesh, READER_FROM, writeOne } from './sim-mesh'
 
 const N = Number(process.argv[2] ?? 10)
 const WRITES = Number(process.argv[3] ?? 1000)
@@ -44,24 +43,17 @@ function print(side: string, counts: Map<string, number>): void {
 async function main(): Promise<void> {
   await post('Profiler.enable')
   await post('Profiler.startPreciseCoverage', { callCount: true, detailed: false })
-  const net = new SimNetwork(1)
-  const nodes = Array.from({ length: N }, (_, i) => net.add(`node${i}`))
-  net.runFor(3000)
-  const [writer, reader] = nodes
+  const mesh = formMesh(N)
   const outgoing: Uint8Array[] = []
   await callCounts()
-  for (let i = 0; i < WRITES; i++) {
-    writer.engine.set('temperature', 'v'.repeat(8) + String(i).padStart(8, '0'))
-    writer.engine.tick(net.now)
-    for (const o of writer.engine.take().outgoing) outgoing.push(o.bytes)
-  }
+  for (let i = 0; i < WRITES; i++) outgoing.push(...writeOne(mesh, i))
   const written = await callCounts()
   // Only Data datagrams reach the reader; sorting them out here keeps peek's decode out of both lists.
-  const data = outgoing.filter((d) => peek(d)?.type === 2)
+  const data = dataOnly(outgoing)
   await callCounts()
   for (const d of data) {
-    reader.engine.receive(d, '10.0.0.1:47475', 'multicast', net.now)
-    reader.engine.take()
+    mesh.reader.engine.receive(d, READER_FROM, 'multicast', mesh.net.now)
+    mesh.reader.engine.take()
   }
   const read = await callCounts()
   print('writer: set + tick + take', written)

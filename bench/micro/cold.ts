@@ -12,8 +12,7 @@ import { open, seal } from '../../src/seal/envelope'
 import { deriveNetworkKey } from '../../src/seal/keys'
 import { hasOurMac, macTrailer, type PairKey } from '../../src/seal/pair-keys'
 import { decodeFrame, encodeFrame } from '../../src/wire/frame'
-import { peek } from '../../test/core/sim-helpers'
-import { SimNetwork } from '../../test/sim/network'
+import { dataOnly, formMesh, READER_FROM, valueOf, writeOne } from './sim-mesh'
 
 const N = Number(process.argv[2] ?? 10)
 const SAMPLES = Number(process.argv[3] ?? 400)
@@ -41,26 +40,17 @@ function measure(samples: number, cold: boolean, fn: (i: number) => void, prepar
   return +times[Math.floor(times.length / 2)].toFixed(2)
 }
 
-const net = new SimNetwork(1)
-const nodes = Array.from({ length: N }, (_, i) => net.add(`node${i}`))
-net.runFor(3000)
-const [writer, reader] = nodes
-if (reader.engine.livePeers().length !== N - 1) throw new Error('the mesh did not form')
+const mesh = formMesh(N)
+const { net, writer, reader } = mesh
 
 // Warm every path first (V8 tiers up), as the bench's warm-up does for the processes.
 const WARM = 20_000
-const datagrams: Uint8Array[] = []
-const valueOf = (i: number) => 'v'.repeat(8) + String(i).padStart(8, '0')
 let written = 0
-function writeOne(): Uint8Array[] {
-  writer.engine.set('temperature', valueOf(written++))
-  writer.engine.tick(net.now)
-  return writer.engine.take().outgoing.map((o) => o.bytes).filter((d) => peek(d)?.type === 2)
-}
-for (let i = 0; i < WARM + 2 * SAMPLES; i++) datagrams.push(...writeOne())
+const datagrams: Uint8Array[] = []
+for (let i = 0; i < WARM + 2 * SAMPLES; i++) datagrams.push(...dataOnly(writeOne(mesh, written++)))
 let next = 0
 const receiveOne = () => {
-  reader.engine.receive(datagrams[next++], '10.0.0.1:47475', 'multicast', net.now)
+  reader.engine.receive(datagrams[next++], READER_FROM, 'multicast', net.now)
   reader.engine.take()
 }
 for (let i = 0; i < WARM; i++) receiveOne()
@@ -106,7 +96,7 @@ const rows: Array<[string, (i: number) => void, (() => void)?]> = [
   ['reader stage: frame decode', (i) => decodeFrame(opened[i].frame)],
   ['reader stage: our MAC', (i) => hasOurMac(macIn, opened[i].frame, opened[i].macs as Uint8Array)],
   ['reader stage: JSON.parse of the floor payload', (i) => JSON.parse(decoder.decode(floorPayload(i)))],
-  ['writer: DSN set + tick + take', () => void writeOne()],
+  ['writer: DSN set + tick + take', () => void writeOne(mesh, written++)],
   ['writer: secure floor (JSON.stringify, MACs, seal)', (i) => void floorSeal(i)],
   ['writer stage: set() alone', () => writer.engine.set('temperature', valueOf(written++))],
   ['writer stage: tick + take after a set()', () => {

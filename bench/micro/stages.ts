@@ -6,37 +6,29 @@
 // (apply, events and timers are the rest). Stage figures time the primitive alone on the same
 // bytes, so the engine total minus their sum is the protocol logic itself.
 import { performance } from 'node:perf_hooks'
-import { SimNetwork } from '../../test/sim/network'
-import { peek } from '../../test/core/sim-helpers'
 import { stageProbes } from './probes'
+import { dataOnly, formMesh, READER_FROM, valueOf, writeOne } from './sim-mesh'
 
 const N = Number(process.argv[2] ?? 10)
 const WRITES = Number(process.argv[3] ?? 3000)
 
-const net = new SimNetwork(1)
-const nodes = Array.from({ length: N }, (_, i) => net.add(`node${i}`))
-net.runFor(3000)
-const [writer, reader] = nodes
-if (reader.engine.livePeers().length !== N - 1) throw new Error('the mesh did not form')
+const mesh = formMesh(N)
+const { net, writer, reader } = mesh
 
 // Writer: each write is its own tick, as an application setting one value at a time.
 const datagrams: Uint8Array[] = []
 const t0 = performance.now()
-for (let i = 0; i < WRITES; i++) {
-  writer.engine.set('temperature', 'v'.repeat(8) + String(i).padStart(8, '0'))
-  writer.engine.tick(net.now)
-  for (const o of writer.engine.take().outgoing) datagrams.push(o.bytes)
-}
+for (let i = 0; i < WRITES; i++) datagrams.push(...writeOne(mesh, i))
 const writerUs = ((performance.now() - t0) * 1000) / WRITES
-const data = datagrams.filter((d) => peek(d)?.type === 2)
+const data = dataOnly(datagrams)
 
 // Receiver: the same datagrams, in order, as one reader gets them.
 const t1 = performance.now()
-for (const d of data) reader.engine.receive(d, '10.0.0.1:47475', 'multicast', net.now)
+for (const d of data) reader.engine.receive(d, READER_FROM, 'multicast', net.now)
 const readerUs = ((performance.now() - t1) * 1000) / data.length
 reader.engine.take()
 const got = reader.engine.get(writer.nodeId, 'temperature')
-if (got !== 'v'.repeat(8) + String(WRITES - 1).padStart(8, '0')) throw new Error(`reader holds ${String(got)}`)
+if (got !== valueOf(WRITES - 1)) throw new Error(`reader holds ${String(got)}`)
 
 const stages = stageProbes(writer.engine, reader.engine, data)
 const bytes = data.reduce((s, d) => s + d.length, 0) / data.length
