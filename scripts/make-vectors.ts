@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs'
 import * as path from 'node:path'
 import { encodeBody } from '../src/core/body'
 import { entryHash, xorInto } from '../src/core/digest'
-import { encodeValue, TOMBSTONE } from '../src/core/values'
+import { encodeValue } from '../src/core/values'
 import { seal, signedMessage } from '../src/seal/envelope'
 import { derivePairKey, macTrailer } from '../src/seal/pair-keys'
 import { deriveNetworkKey } from '../src/seal/keys'
@@ -52,7 +52,7 @@ const entries = state.map(([key, value]) => {
   return { key, value, valueCbor: hex(bytes), entryHash: hex(hash) }
 })
 const stateBytes = state.map(([key, value]) => ({ key, bytes: encodeValue(value, 1 << 16).bytes }))
-const delta = encodeBody(BodyKind.Delta, [...stateBytes, { key: 'old', bytes: TOMBSTONE }])
+const delta = encodeBody(BodyKind.Delta, [...stateBytes, { key: 'old', bytes: undefined }])
 const snapshot = encodeBody(BodyKind.Snapshot, stateBytes)
 const long = encodeBody(BodyKind.Delta, [{ key: 'note', bytes: encodeValue('x'.repeat(40), 1 << 16).bytes }])
 const half = Math.ceil(long.length / 2)

@@ -3,35 +3,45 @@ import { cbor } from '../wire/frame'
 import { keyProblem, toPlainValue } from '../wire/plain-value'
 
 /**
- * A body is the CBOR array [kind, key1, value1, key2, value2, ...], a deleted key having the
- * value `undefined`. It is assembled from already-encoded values, so a value is encoded once.
+ * A body is the CBOR array [kind, key1, value1, key2, value2, ...] where each value is a byte
+ * string holding the origin's encoded value (CDDL `bstr .cbor any`), or `undefined` for a
+ * deleted key. A value is encoded once, by its origin: receivers hold, hash and count exactly
+ * those bytes, so none of them ever re-encodes a value it received.
  */
 export interface BodyEntry {
   key: string
-  /** Encoded value, or TOMBSTONE. */
-  bytes: Uint8Array
+  /** Encoded value; undefined: the key was deleted. */
+  bytes: Uint8Array | undefined
 }
 
+/** An upper bound of what one entry adds to a body: the key and value with their heads. */
 export function entrySize(entry: BodyEntry): number {
-  return Buffer.byteLength(entry.key) + 3 + entry.bytes.length
+  return Buffer.byteLength(entry.key) + 3 + (entry.bytes ? entry.bytes.length + 5 : 1)
 }
 
 export function encodeBody(kind: BodyKind, entries: readonly BodyEntry[]): Uint8Array {
-  const parts: Uint8Array[] = [arrayHeader(1 + entries.length * 2), Uint8Array.of(kind)]
-  for (const e of entries) parts.push(cbor.encode(e.key), e.bytes)
-  return Buffer.concat(parts)
+  const items: Array<BodyKind | string | Uint8Array | undefined> = [kind]
+  for (const e of entries) items.push(e.key, e.bytes)
+  return cbor.encode(items)
+}
+
+/** One entry a receiver can hold: its decoded value and the origin's bytes for it. */
+export interface DecodedEntry {
+  key: string
+  /** undefined for a deleted key. */
+  value: unknown
+  bytes: Uint8Array | undefined
 }
 
 export interface DecodedBody {
   kind: BodyKind
-  /** [key, value] with value undefined for a deleted key. */
-  entries: Array<[string, unknown]>
+  entries: DecodedEntry[]
   /**
    * Entries refused by the shared validation (src/wire/plain-value.ts): counted, and when
-   * key and value are sound but over our limits (`value` set), still hashed into the digest
+   * key and value are sound but over our limits (`bytes` set), still hashed into the digest
    * so it compares what both ends saw rather than looping on snapshot requests.
    */
-  refused: Array<{ key: string; value: unknown; problem: string } | { key: undefined; problem: string }>
+  refused: Array<{ key: string; value: unknown; bytes: Uint8Array; problem: string } | { key: undefined; problem: string }>
 }
 
 /**
@@ -48,13 +58,14 @@ export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody 
   if (!Array.isArray(raw) || raw.length % 2 !== 1) return undefined
   const kind = raw[0]
   if (kind !== BodyKind.Delta && kind !== BodyKind.Snapshot) return undefined
-  const entries: Array<[string, unknown]> = []
+  const entries: DecodedEntry[] = []
   const refused: DecodedBody['refused'] = []
   // A value can never expand beyond a few times the body that carried it.
   const budget = 4 * bytes.length + 1024
   for (let i = 1; i < raw.length; i += 2) {
     const key: unknown = raw[i]
-    const value = toPlainValue(raw[i + 1], budget)
+    const encoded: unknown = raw[i + 1]
+    const value = encoded === undefined ? { ok: true as const, value: undefined } : decodeEntryValue(encoded, budget)
     if (!value.ok) {
       refused.push({ key: undefined, problem: value.problem })
       continue
@@ -63,10 +74,10 @@ export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody 
     if (problem !== undefined) {
       // A sound key that is only too long for us is still hashed (see `refused`).
       const sound = typeof key === 'string' && keyProblem(key, Infinity) === undefined && key.length <= MAX_HASHED_KEY_CHARS
-      refused.push(sound ? { key, value: value.value, problem } : { key: undefined, problem })
+      refused.push(sound && encoded instanceof Uint8Array ? { key, value: value.value, bytes: encoded, problem } : { key: undefined, problem })
       continue
     }
-    entries.push([key as string, value.value])
+    entries.push({ key: key as string, value: value.value, bytes: encoded as Uint8Array | undefined })
   }
   return { kind, entries, refused }
 }
@@ -74,9 +85,15 @@ export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody 
 /** Keys longer than this are not remembered even as a hash: the digest then differs (backed off). */
 const MAX_HASHED_KEY_CHARS = 1024
 
-function arrayHeader(length: number): Uint8Array {
-  if (length < 24) return Uint8Array.of(0x80 | length)
-  if (length < 0x100) return Uint8Array.of(0x98, length)
-  if (length < 0x10000) return Uint8Array.of(0x99, length >> 8, length & 0xff)
-  return Uint8Array.of(0x9a, (length >>> 24) & 0xff, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff)
+/** A value's byte string: exactly one CBOR item that is plain data and not `undefined`. */
+function decodeEntryValue(encoded: unknown, budget: number): { ok: true; value: unknown } | { ok: false; problem: string } {
+  if (!(encoded instanceof Uint8Array)) return { ok: false, problem: 'value is not a byte string holding the encoded value' }
+  let decoded: unknown
+  try {
+    decoded = cbor.decode(encoded)
+  } catch {
+    return { ok: false, problem: 'value bytes are not one well-formed CBOR item' }
+  }
+  if (decoded === undefined) return { ok: false, problem: 'value is undefined: a deleted key is sent as undefined, not as encoded bytes' }
+  return toPlainValue(decoded, budget)
 }

@@ -1,6 +1,6 @@
 import { DsnError } from '../errors'
 import { LazyDigest } from './digest'
-import { frozenRecord, TOMBSTONE, type EncodedValue } from './values'
+import { frozenRecord, type EncodedValue } from './values'
 import type { BodyEntry } from './body'
 
 export interface OwnStateLimits {
@@ -14,7 +14,8 @@ export interface OwnStateLimits {
  */
 export class OwnState {
   private readonly entries = new Map<string, EncodedValue>()
-  private readonly pending = new Map<string, Uint8Array>()
+  /** Each key's encoded value to send, or undefined where it was deleted. */
+  private readonly pending = new Map<string, Uint8Array | undefined>()
   private totalBytes = 0
   private readonly digestOf = new LazyDigest()
 
@@ -43,7 +44,7 @@ export class OwnState {
     this.digestOf.remove(key)
     this.entries.delete(key)
     this.totalBytes -= old.bytes.length + Buffer.byteLength(key)
-    this.pending.set(key, TOMBSTONE)
+    this.pending.set(key, undefined)
     return true
   }
 
@@ -75,8 +76,8 @@ export class OwnState {
     return out
   }
 
-  /** Every current entry, for a snapshot. */
-  all(): BodyEntry[] {
+  /** Every current entry, for a snapshot (or the state file). */
+  all(): Array<BodyEntry & { bytes: Uint8Array }> {
     return [...this.entries].map(([key, e]) => ({ key, bytes: e.bytes }))
   }
 

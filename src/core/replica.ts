@@ -4,7 +4,7 @@ import { LazyDigest } from './digest'
 import { GapTracker } from './gap-tracker'
 import { NackBackoff } from './repair-budget'
 import { freeze, frozenRecord } from './values'
-import { cbor, type DataFrame } from '../wire/frame'
+import type { DataFrame } from '../wire/frame'
 import type { UpdateEvent } from '../node/events'
 
 interface ReplicaEntry {
@@ -153,16 +153,16 @@ export class Replica {
     const body = decodeBody(bytes, this.limits.maxKeyBytes)
     if (!body) return { drop: 'malformed-body' }
     const updates: UpdateEvent[] = []
-    for (const [key, value] of body.entries) this.write(key, value, version, updates, false)
+    for (const entry of body.entries) this.write(entry.key, entry.value, entry.bytes, version, updates, false)
     for (const entry of body.refused) {
       this.keysRefused++
-      if (entry.key !== undefined) this.write(entry.key, entry.value, version, updates, true)
+      if (entry.key !== undefined) this.write(entry.key, entry.value, entry.bytes, version, updates, true)
     }
     if (body.kind === BodyKind.Snapshot) {
-      const present = new Set(body.entries.map(([key]) => key))
+      const present = new Set(body.entries.map((entry) => entry.key))
       for (const entry of body.refused) if (entry.key !== undefined) present.add(entry.key)
       for (const [key, entry] of [...this.entries, ...this.refused]) {
-        if (!present.has(key) && entry.version < version) this.write(key, undefined, version, updates, false)
+        if (!present.has(key) && entry.version < version) this.write(key, undefined, undefined, version, updates, false)
       }
       for (const [base, message] of this.assembling) {
         if (base < version) {
@@ -177,11 +177,12 @@ export class Replica {
   }
 
   /**
-   * Applies one entry. One we cannot hold (over our limits, or `refusedAlready` by the body
-   * decoder) is not kept, but its hash stays in the digest, so the digest says whether we saw
+   * Applies one entry: `value` decoded from the origin's `encoded` bytes, both undefined for a
+   * deleted key. One we cannot hold (over our limits, or `refusedAlready` by the body decoder)
+   * is not kept, but its hash stays in the digest, so the digest says whether we saw
    * everything the origin holds, and a refusal does not turn into a snapshot request forever.
    */
-  private write(key: string, value: unknown, version: number, updates: UpdateEvent[], refusedAlready: boolean): void {
+  private write(key: string, value: unknown, encoded: Uint8Array | undefined, version: number, updates: UpdateEvent[], refusedAlready: boolean): void {
     const current = this.entries.get(key)
     const refused = this.refused.get(key)
     const currentVersion = current?.version ?? refused?.version ?? this.tombstones.get(key) ?? 0
@@ -190,13 +191,12 @@ export class Replica {
       this.digestOf.remove(key)
       this.refused.delete(key)
     }
-    if (value === undefined) {
+    if (encoded === undefined) {
       this.tombstones.set(key, version)
       if (current) this.remove(key, current, updates)
       return
     }
-    // Hash the canonical re-encoding, as the origin does, so digests agree byte for byte.
-    const encoded = cbor.encode(value)
+    // The origin's own bytes: counted and hashed as it counts and hashes them.
     const size = Buffer.byteLength(key) + encoded.length
     // Our limits hold for what peers make us keep, too: a member cannot fill our memory.
     const tooMany = !current && this.entries.size >= this.limits.maxKeysPerNode

@@ -2,9 +2,6 @@ import { DsnError } from '../errors'
 import { cbor } from '../wire/frame'
 import { isWellFormed, keyProblem, toPlainValue, type PlainResult } from '../wire/plain-value'
 
-/** The CBOR encoding of `undefined`: marks a deleted key in a body. */
-export const TOMBSTONE = Uint8Array.of(0xf7)
-
 export interface EncodedValue {
   /** What readers get: decoded from `bytes`, so every node reads exactly the same value. */
   value: unknown

@@ -4,6 +4,7 @@
 import t from 'tap'
 import { TIMERS } from '../../src/core/timers'
 import { MessageType } from '../../src/wire/constants'
+import { cbor } from '../../src/wire/frame'
 import { SimNetwork, type SimNode } from '../sim/network'
 import { digestsAgree, filterReceive, mismatches, peek, runUntil, total } from './sim-helpers'
 
@@ -168,9 +169,9 @@ t.test('digest mismatch: a replica that diverged silently is repaired by a snaps
 
   // Corrupt the replica behind the protocol's back: a wrong value and a key the origin never had,
   // both at versions below anything the origin will send next (so only a snapshot removes them).
-  const replica = reader.engine.peers.get('origin')?.replica as unknown as { write(k: string, v: unknown, version: number, u: unknown[]): void }
-  replica.write('a', 'corrupt', 1.5, [])
-  replica.write('ghost', true, 1, [])
+  const replica = reader.engine.peers.get('origin')?.replica as unknown as { write(k: string, v: unknown, encoded: Uint8Array, version: number, u: unknown[]): void }
+  replica.write('a', 'corrupt', cbor.encode('corrupt'), 1.5, [])
+  replica.write('ghost', true, cbor.encode(true), 1, [])
   t.same({ ...reader.engine.state('origin') }, { a: 'corrupt', b: 'two', ghost: true }, 'the replica diverged without any gap')
   t.notOk(digestsAgree(net), 'digests differ')
 

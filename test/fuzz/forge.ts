@@ -82,5 +82,5 @@ export class Insider {
 
 /** A delta body setting these keys (undefined deletes). */
 export function deltaBody(entries: Record<string, unknown>, kind: BodyKind = BodyKind.Delta): Uint8Array {
-  return encodeBody(kind, Object.entries(entries).map(([key, value]) => ({ key, bytes: value === undefined ? Uint8Array.of(0xf7) : cbor.encode(value) })))
+  return encodeBody(kind, Object.entries(entries).map(([key, value]) => ({ key, bytes: value === undefined ? undefined : cbor.encode(value) })))
 }

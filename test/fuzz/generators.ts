@@ -306,9 +306,17 @@ export class Generators {
         () => hostileCbor(d),
         () => cbor.encode([7, 'k', 1]),
         () => cbor.encode([BodyKind.Delta, 'k']),
-        () => cbor.encode([BodyKind.Delta, 42, 1]),
-        () => cbor.encode([BodyKind.Delta, '', 1]),
-        () => cbor.encode([BodyKind.Delta, 'k'.repeat(129), 1]),
+        () => cbor.encode([BodyKind.Delta, 42, cbor.encode(1)]),
+        () => cbor.encode([BodyKind.Delta, '', cbor.encode(1)]),
+        () => cbor.encode([BodyKind.Delta, 'k'.repeat(129), cbor.encode(1)]),
+        // The value's byte string (protocol 6): missing, junk, hostile, undefined, trailing bytes.
+        () => cbor.encode([BodyKind.Delta, 'k', 1]),
+        () => cbor.encode([BodyKind.Delta, 'k', junkValue(d)]),
+        () => cbor.encode([BodyKind.Delta, 'k', d.bytes(d.int(40))]),
+        () => cbor.encode([BodyKind.Delta, 'k', hostileCbor(d)]),
+        () => cbor.encode([BodyKind.Delta, 'k', cbor.encode(junkValue(d))]),
+        () => cbor.encode([BodyKind.Delta, 'k', Uint8Array.of(0xf7)]),
+        () => cbor.encode([BodyKind.Delta, 'k', Buffer.concat([cbor.encode(1), d.bytes(1 + d.int(8))])]),
       ])()
       return this.keep(s, ins.data(s.seq, 0, 1, body))
     }

@@ -51,11 +51,11 @@ t.test('writer and receiver agree on every generated key and value', async (t) =
     if (w.ok) {
       const body = decodeBody(encodeBody(BodyKind.Delta, [{ key, bytes: w.bytes }]), MAX_KEY)
       const got = body?.entries[0]
-      if (!body || body.refused.length > 0 || !got || got[0] !== key) {
+      if (!body || body.refused.length > 0 || !got || got.key !== key) {
         disagreements.push(`round ${i}: set() accepted ${JSON.stringify(key)} but the receiver ${body ? `refused it: ${body.refused[0]?.problem}` : 'refused the body'}`)
-      } else if (!isDeepStrictEqual(got[1], w.value)) {
+      } else if (!isDeepStrictEqual(got.value, w.value)) {
         disagreements.push(`round ${i}: key ${JSON.stringify(key)}: the receiver holds another value than the writer`)
-      } else if (hex(entryHash(key, cbor.encode(got[1]))) !== hex(entryHash(key, w.bytes))) {
+      } else if (!got.bytes || hex(entryHash(key, got.bytes)) !== hex(entryHash(key, w.bytes)) || hex(cbor.encode(got.value)) !== hex(w.bytes)) {
         disagreements.push(`round ${i}: key ${JSON.stringify(key)}: digest entries differ`)
       }
       continue

@@ -4,6 +4,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import { open } from '../../src/seal/envelope'
 import { deriveNetworkKey } from '../../src/seal/keys'
+import { cbor } from '../../src/wire/frame'
 import { SimNetwork, TEST_KEY, type SimNode } from '../sim/network'
 import { seededRandom } from '../sim/random'
 import { digestsAgree, runUntil } from '../core/sim-helpers'
@@ -54,8 +55,8 @@ export function buildWorld(seed: number): World {
   net.runFor(50)
   alice.engine.delete('list')
   // A silent divergence, repaired by a snapshot on the next heartbeat.
-  const replica = bob.engine.peers.get('alice')?.replica as unknown as { write(k: string, v: unknown, version: number, u: unknown[]): void }
-  replica.write('ghost', 1, 1, [])
+  const replica = bob.engine.peers.get('alice')?.replica as unknown as { write(k: string, v: unknown, encoded: Uint8Array, version: number, u: unknown[]): void }
+  replica.write('ghost', 1, cbor.encode(1), 1, [])
   if (!runUntil(net, 10_000, () => digestsAgree(net) && alice.eventsOf('message-acked').length >= 4)) throw new Error('fuzz world: warm-up did not settle')
   net.faults = { loss: 0, duplicate: 0, jitterMs: 0, latencyMs: 0.2 }
   net.runFor(3000)

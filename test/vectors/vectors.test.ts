@@ -10,7 +10,7 @@ import { entryHash, xorInto } from '../../src/core/digest'
 import { OwnState } from '../../src/core/own-state'
 import { Sealer, type FrameBody } from '../../src/core/sealer'
 import type { RandomSource } from '../../src/core/types'
-import { encodeValue, TOMBSTONE } from '../../src/core/values'
+import { encodeValue } from '../../src/core/values'
 import { open, seal, signedMessage } from '../../src/seal/envelope'
 import { derivePairKey, hasOurMac, macTrailer, type PairKey } from '../../src/seal/pair-keys'
 import { deriveNetworkKey } from '../../src/seal/keys'
@@ -144,11 +144,15 @@ t.test('identity, state digest and bodies', async (t) => {
   own.delete('scratch')
   t.equal(hex(own.digest), V.state.digest, 'OwnState.digest')
   const entries = V.state.entries.map((e) => ({ key: e.key, bytes: bytes(e.valueCbor) }))
-  t.equal(hex(encodeBody(BodyKind.Delta, [...entries, { key: 'old', bytes: TOMBSTONE }])), V.bodies.delta)
+  t.equal(hex(encodeBody(BodyKind.Delta, [...entries, { key: 'old', bytes: undefined }])), V.bodies.delta)
   t.equal(hex(encodeBody(BodyKind.Snapshot, entries)), V.bodies.snapshot)
   t.same(decodeBody(bytes(V.bodies.delta), 128), {
     kind: BodyKind.Delta,
-    entries: [['temperature', 21.5], ['humidity', 40], ['old', undefined]],
+    entries: [
+      { key: 'temperature', value: 21.5, bytes: entries[0].bytes },
+      { key: 'humidity', value: 40, bytes: entries[1].bytes },
+      { key: 'old', value: undefined, bytes: undefined },
+    ],
     refused: [],
   })
   t.same(decodeBody(bytes(V.bodies.snapshot), 128)?.kind, BodyKind.Snapshot)
