@@ -7,6 +7,7 @@ import { checkKey, decodeValue, encodeByRoundTrip, encodeValue } from '../../src
 import { DsnError } from '../../src/errors'
 import { BodyKind } from '../../src/wire/constants'
 import { cbor } from '../../src/wire/frame'
+import { isWellFormed, isWellFormedByRegex } from '../../src/wire/plain-value'
 
 const MAX_KEY = 128
 const values: Array<[string, unknown]> = [
@@ -184,4 +185,19 @@ t.test('bodies with shared-reference tags are refused', async (t) => {
   const body = decodeBody(Buffer.from('8300616b46d81c81d81d00', 'hex'), MAX_KEY)
   t.same(body?.entries, [], '[0, "k", bytes(<array containing itself>)]: not kept')
   t.match(body?.refused[0]?.problem, /cycle/, 'refused as a cycle')
+})
+
+t.test('well-formed Unicode: the built-in check and the regex (Node 18) give one answer', async (t) => {
+  const cases = ['', 'a', 'Zürich', '😀', '😀'.slice(0, 1), '😀'.slice(1), 'a\ud83d', '\ude00a', '\ude00\ud83d', '\ud83d\ude00\ud83d', 'x'.repeat(1000) + '\udfff']
+  let seed = 11
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  // Random UTF-16 strings weighted toward the surrogate range, where the answers could differ.
+  for (let i = 0; i < 3000; i++) {
+    const units = Array.from({ length: 1 + Math.floor(random() * 6) }, () => (random() < 0.6 ? 0xd800 + Math.floor(random() * 0x800) : Math.floor(random() * 0x10000)))
+    cases.push(String.fromCharCode(...units))
+  }
+  const differ = cases.filter((text) => isWellFormed(text) !== isWellFormedByRegex(text))
+  t.same(differ, [], `${cases.length} strings`)
+  t.equal(isWellFormed('😀'.slice(0, 1)), false, 'a cut emoji is not well formed')
+  t.equal(isWellFormed('😀'), true)
 })
