@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto'
 import { createHash, hkdfSync } from 'node:crypto'
 import { hchacha } from '@noble/ciphers/chacha'
 import { PROTOCOL_VERSION } from '../wire/constants'
@@ -38,8 +39,19 @@ const SIGMA = Uint32Array.of(0x61707865, 0x3320646e, 0x79622d32, 0x6b206574)
  * 16-byte input, four little-endian words. Computed once per datagram, whatever the receivers.
  */
 export function macInput(frame: Uint8Array): Uint32Array {
-  return littleEndianWords(createHash('sha256').update(frame).digest(), 4)
+  return littleEndianWords(sha256(frame), 4)
 }
+
+type OneShotHash = (algorithm: string, data: Uint8Array, encoding: 'buffer') => Uint8Array
+const oneShot = (crypto as { hash?: OneShotHash }).hash
+
+/**
+ * Once per datagram on both ends. crypto.hash (Node 20.12+) makes no Hash object: 26 against
+ * 31 us per call with cold caches, 0.9 against 1.0 warm. Node 18 (Debian's) has only createHash.
+ */
+export const sha256: (data: Uint8Array) => Uint8Array = oneShot
+  ? (data) => oneShot('sha256', data, 'buffer')
+  : (data) => createHash('sha256').update(data).digest()
 
 /** Scratch for HChaCha20's output: MACs are computed one at a time, never re-entrantly. */
 const block = new Uint32Array(8)
