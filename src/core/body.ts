@@ -1,6 +1,7 @@
 import { BodyKind } from '../wire/constants'
+import { CBOR_UNDEFINED, cborHead, MAJOR_ARRAY, MAJOR_BYTES } from '../wire/cbor-head'
 import { cbor } from '../wire/frame'
-import { keyProblem, toPlainValue } from '../wire/plain-value'
+import { decodedBudget, keyProblem, toPlainValue } from '../wire/plain-value'
 
 /**
  * A body is the CBOR array [kind, key1, value1, key2, value2, ...] where each value is a byte
@@ -19,10 +20,19 @@ export function entrySize(entry: BodyEntry): number {
   return Buffer.byteLength(entry.key) + 3 + (entry.bytes ? entry.bytes.length + 5 : 1)
 }
 
+/**
+ * Assembled around the values' bytes rather than by one cbor.encode of the whole: a snapshot
+ * of the whole state would grow cbor-x's shared buffer to 4x its size for good, and every later
+ * value, held in our state as a view of that buffer, would pin a block that size.
+ */
 export function encodeBody(kind: BodyKind, entries: readonly BodyEntry[]): Uint8Array {
-  const items: Array<BodyKind | string | Uint8Array | undefined> = [kind]
-  for (const e of entries) items.push(e.key, e.bytes)
-  return cbor.encode(items)
+  const parts: Uint8Array[] = [cborHead(MAJOR_ARRAY, 1 + entries.length * 2), Uint8Array.of(kind)]
+  for (const e of entries) {
+    parts.push(cbor.encode(e.key))
+    if (e.bytes) parts.push(cborHead(MAJOR_BYTES, e.bytes.length), e.bytes)
+    else parts.push(CBOR_UNDEFINED)
+  }
+  return Buffer.concat(parts)
 }
 
 /** One entry a receiver can hold: its decoded value and the origin's bytes for it. */
@@ -41,7 +51,7 @@ export interface DecodedBody {
    * key and value are sound but over our limits (`bytes` set), still hashed into the digest
    * so it compares what both ends saw rather than looping on snapshot requests.
    */
-  refused: Array<{ key: string; value: unknown; bytes: Uint8Array; problem: string } | { key: undefined; problem: string }>
+  refused: Array<{ key: string; value: unknown; bytes: Uint8Array | undefined; problem: string } | { key: undefined; problem: string }>
 }
 
 /**
@@ -60,33 +70,35 @@ export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody 
   if (kind !== BodyKind.Delta && kind !== BodyKind.Snapshot) return undefined
   const entries: DecodedEntry[] = []
   const refused: DecodedBody['refused'] = []
-  // A value can never expand beyond a few times the body that carried it.
-  const budget = 4 * bytes.length + 1024
   for (let i = 1; i < raw.length; i += 2) {
     const key: unknown = raw[i]
-    const encoded: unknown = raw[i + 1]
-    const value = encoded === undefined ? { ok: true as const, value: undefined } : decodeEntryValue(encoded, budget)
+    const value = raw[i + 1] === undefined ? DELETED : decodeEntryValue(raw[i + 1])
     if (!value.ok) {
       refused.push({ key: undefined, problem: value.problem })
       continue
     }
     const problem = keyProblem(key, maxKeyBytes)
     if (problem !== undefined) {
-      // A sound key that is only too long for us is still hashed (see `refused`).
+      // A sound key that is only too long for us is still hashed, or its hash removed (see `refused`).
       const sound = typeof key === 'string' && keyProblem(key, Infinity) === undefined && key.length <= MAX_HASHED_KEY_CHARS
-      refused.push(sound && encoded instanceof Uint8Array ? { key, value: value.value, bytes: encoded, problem } : { key: undefined, problem })
+      refused.push(sound ? { key, value: value.value, bytes: value.bytes, problem } : { key: undefined, problem })
       continue
     }
-    entries.push({ key: key as string, value: value.value, bytes: encoded as Uint8Array | undefined })
+    entries.push({ key: key as string, value: value.value, bytes: value.bytes })
   }
   return { kind, entries, refused }
 }
 
+const DELETED = { ok: true as const, value: undefined, bytes: undefined }
+
 /** Keys longer than this are not remembered even as a hash: the digest then differs (backed off). */
 const MAX_HASHED_KEY_CHARS = 1024
 
-/** A value's byte string: exactly one CBOR item that is plain data and not `undefined`. */
-function decodeEntryValue(encoded: unknown, budget: number): { ok: true; value: unknown } | { ok: false; problem: string } {
+/**
+ * A value's byte string: exactly one CBOR item that is plain data and not `undefined`. The
+ * bytes are copied: what a replica keeps must not pin the datagram or body they came in.
+ */
+function decodeEntryValue(encoded: unknown): { ok: true; value: unknown; bytes: Uint8Array } | { ok: false; problem: string } {
   if (!(encoded instanceof Uint8Array)) return { ok: false, problem: 'value is not a byte string holding the encoded value' }
   let decoded: unknown
   try {
@@ -95,5 +107,8 @@ function decodeEntryValue(encoded: unknown, budget: number): { ok: true; value: 
     return { ok: false, problem: 'value bytes are not one well-formed CBOR item' }
   }
   if (decoded === undefined) return { ok: false, problem: 'value is undefined: a deleted key is sent as undefined, not as encoded bytes' }
-  return toPlainValue(decoded, budget)
+  // Counted against our limits by its bytes, a value may not decode to much more than them.
+  const value = toPlainValue(decoded, decodedBudget(encoded.length))
+  return value.ok ? { ok: true, value: value.value, bytes: new Uint8Array(encoded) } : value
 }
+

@@ -1,6 +1,6 @@
 import { DsnError } from '../errors'
 import { cbor } from '../wire/frame'
-import { isWellFormed, keyProblem, toPlainValue, type PlainResult } from '../wire/plain-value'
+import { decodedBudget, isWellFormed, keyProblem, toPlainValue, type PlainResult } from '../wire/plain-value'
 
 export interface EncodedValue {
   /** What readers get: decoded from `bytes`, so every node reads exactly the same value. */
@@ -54,7 +54,7 @@ export function encodeByRoundTrip(value: unknown): EncodedValue {
   let decoded: PlainResult
   try {
     const sent = cbor.encode(input.value)
-    decoded = toPlainValue(cbor.decode(sent), 4 * sent.length + 1024)
+    decoded = toPlainValue(cbor.decode(sent), decodedBudget(sent.length))
     if (!decoded.ok) throw new DsnError('DSN_BAD_VALUE', decoded.problem)
     bytes = cbor.encode(decoded.value)
   } catch (err) {
@@ -66,7 +66,7 @@ export function encodeByRoundTrip(value: unknown): EncodedValue {
 
 /** What every receiver makes of an encoded value: decode, then the shared validation. */
 export function decodeValue(bytes: Uint8Array): unknown {
-  const result = toPlainValue(cbor.decode(bytes), 4 * bytes.length + 1024)
+  const result = toPlainValue(cbor.decode(bytes), decodedBudget(bytes.length))
   if (!result.ok) throw new DsnError('DSN_BAD_VALUE', result.problem)
   return result.value
 }

@@ -92,6 +92,15 @@ export function toPlainValue(value: unknown, budget: number): PlainResult {
   return result ? { ok: true, value: result.v } : { ok: false, problem }
 }
 
+/**
+ * The budget for a value decoded from `encodedBytes` of CBOR. Honest CBOR decodes to at most
+ * ~3 units a byte (a map key 1a ffffffff becomes the 10-character member "4294967295"); only
+ * shared references (tags 28/29) do more, a DAG of 91 bytes decoding to 8,191 arrays.
+ */
+export function decodedBudget(encodedBytes: number): number {
+  return 4 * encodedBytes + 16
+}
+
 export function isPlainValue(value: unknown, budget: number): boolean {
   return toPlainValue(value, budget).ok
 }

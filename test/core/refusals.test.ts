@@ -47,6 +47,23 @@ t.test('baseline and a key a smaller reader refuses cost the same idle traffic',
   t.ok(refusedIdle <= baseline * 1.05 + 200, `idle traffic stays at idle level (${refusedIdle} vs ${baseline} B)`)
 })
 
+t.test('a key too long for a reader, set and then deleted: the digests agree after both', async (t) => {
+  const net = new SimNetwork(1402)
+  const writer = net.add('writer', { maxKeyBytes: 256 })
+  const reader = net.add('reader') // maxKeyBytes 128, the default
+  const long = 'x'.repeat(200) // fine for the writer, over the reader's limit
+  writer.engine.set('k', 1)
+  t.ok(runUntil(net, 5000, () => reader.engine.get('writer', 'k') === 1))
+  writer.engine.set(long, 'v')
+  net.runFor(5000)
+  writer.engine.delete(long)
+  net.runFor(5000)
+  const c = reader.engine.counters
+  t.equal(c.get('dropped.peer-over-limits'), 2, 'the set and the delete of a key over our limit are both counted refusals')
+  t.equal(c.get('digest-mismatches'), 0, 'the delete took the refused key\'s hash out: no mismatch, no snapshot request')
+  t.equal(c.get('snapshot-requests-sent'), 0)
+})
+
 t.test('an entry no reader accepts (injected past the writer check) is refused alone and backed off', async (t) => {
   const base = cluster(1402)
   base.writer.engine.set('ok', 1)

@@ -81,8 +81,8 @@ export function fragmentFlood(seed: number, frames = 30_000): Probe {
 export function cyclicValue(seed: number): Probe {
   const { net, victim } = pair(seed)
   const m = member(net, victim, 'cycler', seed)
-  // [0, "k", 28([29(0)])]: a delta setting k to an array that contains itself.
-  const body = Buffer.from('8300616bd81c81d81d00', 'hex')
+  // [0, "k", h'd81c81d81d00']: a delta setting k to 28([29(0)]), an array that contains itself.
+  const body = Buffer.from('8300616b46d81c81d81d00', 'hex')
   let error = ''
   try {
     victim.engine.receive(m.data(1, 0, 1, body), FROM, 'multicast', net.now)
@@ -104,7 +104,7 @@ export function cyclicValue(seed: number): Probe {
     detail: error
       ? `one signed datagram from any member makes Engine.receive throw "${error}" (the shell does not catch it: the node process dies)${messages ? `; as a direct message the cyclic value is delivered to the application (${messages} message event)` : ''}${messageError ? `; as a message: ${messageError}` : ''}`
       : 'a cyclic value is refused without an exception',
-    where: 'src/core/replica.ts write() (cbor.encode for the entry hash, then freeze(), recurse forever); src/wire/frame.ts `cbor` decodes tags 28/29 (structured clone) and others: decode bodies and message data with a decoder that refuses them',
+    where: 'src/core/body.ts decodeBody() and src/wire/frame.ts (message data) hand what cbor-x decodes, tags 28/29 included, to toPlainValue(), whose walk must refuse a cycle before replica.ts write() freezes the value',
   }
 }
 

@@ -6,6 +6,7 @@ import { decodeBody, encodeBody, type BodyEntry } from '../../src/core/body'
 import { checkKey, decodeValue, encodeByRoundTrip, encodeValue } from '../../src/core/values'
 import { DsnError } from '../../src/errors'
 import { BodyKind } from '../../src/wire/constants'
+import { Encoder } from 'cbor-x'
 import { cbor } from '../../src/wire/frame'
 import { isWellFormed, isWellFormedByRegex } from '../../src/wire/plain-value'
 
@@ -176,7 +177,7 @@ t.test('a bad entry is refused alone: the rest of its body is kept', async (t) =
   }
   const long = decodeBody(cbor.encode([0, 'k'.repeat(MAX_KEY + 1), one]), MAX_KEY)?.refused[0]
   t.equal(long?.key, 'k'.repeat(MAX_KEY + 1), 'a sound key only too long for us is kept for the digest')
-  t.same(long && 'bytes' in long ? [...long.bytes] : undefined, [1], 'with the bytes to hash')
+  t.same(long && 'bytes' in long && long.bytes ? [...long.bytes] : undefined, [1], 'with the bytes to hash')
 })
 
 // cbor-x decodes CBOR shared references (tags 28/29), so 6 bytes make a cyclic value, and a DAG
@@ -200,4 +201,28 @@ t.test('well-formed Unicode: the built-in check and the regex (Node 18) give one
   t.same(differ, [], `${cases.length} strings`)
   t.equal(isWellFormed('😀'.slice(0, 1)), false, 'a cut emoji is not well formed')
   t.equal(isWellFormed('😀'), true)
+})
+
+t.test('a value counts against the limits by its bytes: it may not decode to much more', async (t) => {
+  // 12 levels of [x, x] with shared references (tags 28/29): 8,191 arrays from ~91 bytes.
+  let dag: unknown = 'leaf'
+  for (let i = 0; i < 12; i++) dag = [dag, dag]
+  const sharing = new Encoder({ structuredClone: true } as ConstructorParameters<typeof Encoder>[0]).encode(dag)
+  t.ok(sharing.length < 120, `the DAG is ${sharing.length} bytes`)
+  const body = decodeBody(cbor.encode([0, 'small', cbor.encode(1), 'dag', sharing]), MAX_KEY)
+  t.same(body?.entries.map((e) => e.key), ['small'], 'the DAG is refused, the entry beside it kept')
+  t.match(body?.refused[0]?.problem, /expands beyond/)
+  // Honest values stay well inside the budget, map keys that grow when made strings included.
+  const grows = new Map<unknown, unknown>(Array.from({ length: 50 }, (_, i) => [-1.2345678901234567e-300 * (i + 1), 4294967295 + i]))
+  const honest = decodeBody(encodeBody(BodyKind.Delta, [entry('grows', grows)]), MAX_KEY)
+  t.same(honest?.refused, [], 'number map keys, each 9 bytes as CBOR and ~24 characters as a member name')
+})
+
+t.test('held bytes are copies, and deletes of keys too long for us are kept for the digest', async (t) => {
+  const bytes = encodeBody(BodyKind.Delta, [entry('k', 'value')])
+  const got = decodeBody(bytes, MAX_KEY)?.entries[0]?.bytes
+  t.ok(got && got.buffer !== bytes.buffer, 'a held value does not pin the datagram it came in')
+  t.equal(got?.constructor, Uint8Array, 'a plain Uint8Array')
+  const long = 'k'.repeat(MAX_KEY + 1)
+  t.same(decodeBody(encodeBody(BodyKind.Delta, [{ key: long, bytes: undefined }]), MAX_KEY)?.refused, [{ key: long, value: undefined, bytes: undefined, problem: `key is ${MAX_KEY + 1} bytes (UTF-8); maxKeyBytes is ${MAX_KEY}` }], 'the delete of a key only too long for us reaches the replica')
 })
