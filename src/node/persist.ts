@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { cborHead, MAJOR_ARRAY, MAJOR_BYTES } from '../wire/cbor-head'
 import { cbor } from '../wire/frame'
 
 /**
@@ -29,7 +30,11 @@ const HASH_BYTES = 16
 const HEADER_BYTES = MAGIC.length + 1 + HASH_BYTES
 
 export function encodeStateFile(nodeId: string, entries: readonly PersistedEntry[]): Buffer {
-  const payload = cbor.encode([nodeId, entries.map((e) => [e.key, e.bytes])])
+  // [nodeId, [[key, bytes], ...]], assembled around the values' bytes: one cbor.encode of the
+  // whole state would grow cbor-x's module-wide buffer for good (src/wire/cbor-head.ts).
+  const parts: Uint8Array[] = [cborHead(MAJOR_ARRAY, 2), cbor.encode(nodeId), cborHead(MAJOR_ARRAY, entries.length)]
+  for (const e of entries) parts.push(cborHead(MAJOR_ARRAY, 2), cbor.encode(e.key), cborHead(MAJOR_BYTES, e.bytes.length), e.bytes)
+  const payload = Buffer.concat(parts)
   return Buffer.concat([MAGIC, Buffer.of(VERSION), digest(payload), payload])
 }
 

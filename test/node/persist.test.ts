@@ -76,3 +76,16 @@ t.test('bad files are set aside with the reason, never thrown', async (t) => {
     rmSync(`${file}.bad-1234`)
   }
 })
+
+t.test('a large state file does not grow the shared encoder that values are views of', async (t) => {
+  const entries = Array.from({ length: 64 }, (_, i) => ({ key: `k${i}`, bytes: cbor.encode('x'.repeat(16 * 1024)) }))
+  const file = encodeStateFile('node', entries)
+  t.ok(file.length > 1 << 20, `a ${file.length} B state file`)
+  // Fill the shared encoder's current block, so the next value starts a new one.
+  for (let i = 0; i < 64; i++) cbor.encode('y'.repeat(1024))
+  const value = cbor.encode('after')
+  t.ok(value.buffer.byteLength < 1 << 20, `a value set afterwards pins a block of ${value.buffer.byteLength} B, not ~4x the state`)
+  // Last, since it grows the shared buffer itself: what the file would have held before.
+  const whole = cbor.encode(['node', entries.map((e) => [e.key, e.bytes])])
+  t.equal(Buffer.compare(file.subarray(file.length - whole.length), whole), 0, 'the same payload as one encode of the whole: the file format is unchanged')
+})
