@@ -48,8 +48,9 @@ export interface DecodedBody {
   entries: DecodedEntry[]
   /**
    * Entries refused by the shared validation (src/wire/plain-value.ts): counted, and when
-   * key and value are sound but over our limits (`bytes` set), still hashed into the digest
-   * so it compares what both ends saw rather than looping on snapshot requests.
+   * key and value are sound but over our limits (`key` set), still hashed into the digest (or,
+   * for a delete, their hash taken out) so it compares what both ends saw rather than looping
+   * on snapshot requests.
    */
   refused: Array<{ key: string; value: unknown; bytes: Uint8Array | undefined; problem: string } | { key: undefined; problem: string }>
 }
@@ -57,6 +58,9 @@ export interface DecodedBody {
 /**
  * Returns undefined only for a body that is not well formed as a whole; an entry that is not
  * plain data or whose key is not valid is refused alone, so one entry never costs the rest.
+ * The values' byte strings may not add up to more than the body: cbor-x decodes shared
+ * references (tags 28/29), and one byte string shared by 600,000 entries would otherwise be
+ * decoded, walked and copied 600,000 times.
  */
 export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody | undefined {
   let raw: unknown
@@ -70,9 +74,12 @@ export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody 
   if (kind !== BodyKind.Delta && kind !== BodyKind.Snapshot) return undefined
   const entries: DecodedEntry[] = []
   const refused: DecodedBody['refused'] = []
+  let valueBytes = 0
   for (let i = 1; i < raw.length; i += 2) {
     const key: unknown = raw[i]
-    const value = raw[i + 1] === undefined ? DELETED : decodeEntryValue(raw[i + 1])
+    const encoded: unknown = raw[i + 1]
+    if (encoded instanceof Uint8Array && (valueBytes += encoded.length) > bytes.length) return undefined
+    const value = encoded === undefined ? DELETED : decodeEntryValue(encoded)
     if (!value.ok) {
       refused.push({ key: undefined, problem: value.problem })
       continue

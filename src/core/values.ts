@@ -1,4 +1,5 @@
 import { DsnError } from '../errors'
+import { cborHead, MAJOR_TEXT } from '../wire/cbor-head'
 import { cbor } from '../wire/frame'
 import { decodedBudget, isWellFormed, keyProblem, toPlainValue, type PlainResult } from '../wire/plain-value'
 
@@ -10,11 +11,17 @@ export interface EncodedValue {
 
 export function encodeValue(value: unknown, maxValueBytes: number): EncodedValue {
   if (value === undefined) throw new DsnError('DSN_BAD_VALUE', 'value is undefined: use delete(key) to remove a key')
+  // Before encoding: cbor-x's module-wide buffer, grown for a huge string, stays that size.
+  if (typeof value === 'string' && value.length > maxValueBytes) {
+    const length = Buffer.byteLength(value)
+    throw new DsnError('DSN_VALUE_TOO_LARGE', `value is ${cborHead(MAJOR_TEXT, length).length + length} bytes encoded; maxValueBytes is ${maxValueBytes}`)
+  }
   const encoded = isScalar(value) ? encodeScalar(value) : encodeByRoundTrip(value)
   if (encoded.bytes.length > maxValueBytes) {
     throw new DsnError('DSN_VALUE_TOO_LARGE', `value is ${encoded.bytes.length} bytes encoded; maxValueBytes is ${maxValueBytes}`)
   }
-  return encoded
+  // Our state keeps these bytes: a copy, not a view pinning a block of cbor-x's buffer.
+  return { value: encoded.value, bytes: new Uint8Array(encoded.bytes) }
 }
 
 /** null, a boolean, a number or a well-formed string: most sensor values. */

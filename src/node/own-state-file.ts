@@ -1,6 +1,6 @@
 import type { Engine } from '../core/engine'
+import { decodeValue } from '../core/values'
 import { DsnError } from '../errors'
-import { cbor } from '../wire/frame'
 import type { RestoreReport } from './api'
 import { loadState, saveState } from './persist'
 
@@ -17,7 +17,8 @@ export function restoreOwnState(engine: Engine, file: string): RestoreReport {
   }
   for (const { key, bytes } of loaded.entries) {
     try {
-      engine.set(key, cbor.decode(bytes))
+      // Decoded as a receiver decodes: within the budget for its bytes (a file can be edited).
+      engine.set(key, decodeValue(bytes))
       report.keys++
     } catch (err) {
       // maxKeysPerNode, maxValueBytes... may have been lowered since the file was written.

@@ -5,6 +5,7 @@
  * after which every small value it returns is a view pinning a block that size.
  */
 export const MAJOR_BYTES = 2
+export const MAJOR_TEXT = 3
 export const MAJOR_ARRAY = 4
 export const CBOR_UNDEFINED = Uint8Array.of(0xf7)
 

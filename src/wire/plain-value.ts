@@ -93,9 +93,11 @@ export function toPlainValue(value: unknown, budget: number): PlainResult {
 }
 
 /**
- * The budget for a value decoded from `encodedBytes` of CBOR. Honest CBOR decodes to at most
- * ~3 units a byte (a map key 1a ffffffff becomes the 10-character member "4294967295"); only
- * shared references (tags 28/29) do more, a DAG of 91 bytes decoding to 8,191 arrays.
+ * The budget for a value decoded from `encodedBytes` of CBOR. What our writers encode costs at
+ * least a byte per unit (a node, a character, a byte); a Map's number keys, which become text,
+ * at most ~2.7 units a byte (a float64 key of 9 bytes, "-1.2345678901234567e-300"). Shared
+ * references (tags 28/29) do far more: 91 bytes decoding to 4,095 arrays and 4,096 strings.
+ * A foreign encoder's float16 map keys (3 bytes, ~22 characters) can exceed it too: refused.
  */
 export function decodedBudget(encodedBytes: number): number {
   return 4 * encodedBytes + 16

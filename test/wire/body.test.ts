@@ -83,6 +83,10 @@ t.test('values: refusals with stable codes', async (t) => {
   t.equal(code(() => encodeValue('x'.repeat(98), 100)), undefined, '98 characters are 100 bytes encoded: at the limit')
   t.equal(code(() => encodeValue('x'.repeat(99), 100)), 'DSN_VALUE_TOO_LARGE')
   t.throws(() => encodeValue('x'.repeat(200), 100), /value is 202 bytes encoded; maxValueBytes is 100/)
+  t.throws(() => encodeValue('é'.repeat(100), 150), /value is 202 bytes encoded; maxValueBytes is 150/, 'UTF-8 bytes, without encoding')
+  t.throws(() => encodeValue('x'.repeat(10_000_000), 65536), /value is 10000005 bytes encoded/)
+  t.ok(cbor.encode('after').buffer.byteLength < 1 << 20, 'a string refused for its size never grew the shared encoder')
+  t.equal(encodeValue('abc', 100).bytes.buffer.byteLength, 4, 'the bytes our state keeps are a copy, not a view of a shared block')
   t.equal(code(() => checkKey('', MAX_KEY)), 'DSN_BAD_KEY')
   t.equal(code(() => checkKey(7, MAX_KEY)), 'DSN_BAD_KEY')
   t.equal(code(() => checkKey('é'.repeat(65), MAX_KEY)), 'DSN_BAD_KEY', '130 UTF-8 bytes')
@@ -203,19 +207,36 @@ t.test('well-formed Unicode: the built-in check and the regex (Node 18) give one
   t.equal(isWellFormed('😀'), true)
 })
 
+const sharingEncoder = new Encoder({ structuredClone: true, tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0])
+
 t.test('a value counts against the limits by its bytes: it may not decode to much more', async (t) => {
-  // 12 levels of [x, x] with shared references (tags 28/29): 8,191 arrays from ~91 bytes.
+  // 12 levels of [x, x] with shared references (tags 28/29): 4,095 arrays and 4,096 strings
+  // from ~91 bytes, ~24,600 units.
   let dag: unknown = 'leaf'
   for (let i = 0; i < 12; i++) dag = [dag, dag]
-  const sharing = new Encoder({ structuredClone: true } as ConstructorParameters<typeof Encoder>[0]).encode(dag)
+  const sharing = sharingEncoder.encode(dag)
   t.ok(sharing.length < 120, `the DAG is ${sharing.length} bytes`)
-  const body = decodeBody(cbor.encode([0, 'small', cbor.encode(1), 'dag', sharing]), MAX_KEY)
-  t.same(body?.entries.map((e) => e.key), ['small'], 'the DAG is refused, the entry beside it kept')
+  // An 8 KiB neighbour: a budget from the whole body's size (protocol 5's) would let the DAG in.
+  const body = decodeBody(cbor.encode([0, 'padding', cbor.encode('p'.repeat(8192)), 'dag', sharing]), MAX_KEY)
+  t.same(body?.entries.map((e) => e.key), ['padding'], 'the DAG is refused, the entry beside it kept')
   t.match(body?.refused[0]?.problem, /expands beyond/)
-  // Honest values stay well inside the budget, map keys that grow when made strings included.
+  // Honest values stay inside the budget, a Map's number keys (which grow as member names) too.
   const grows = new Map<unknown, unknown>(Array.from({ length: 50 }, (_, i) => [-1.2345678901234567e-300 * (i + 1), 4294967295 + i]))
-  const honest = decodeBody(encodeBody(BodyKind.Delta, [entry('grows', grows)]), MAX_KEY)
-  t.same(honest?.refused, [], 'number map keys, each 9 bytes as CBOR and ~24 characters as a member name')
+  const encoded = cbor.encode(grows)
+  t.same([...encoded.subarray(0, 3)], [0xb8, 50, 0xfb], 'a map of 50 whose keys go out as float64, 9 bytes each')
+  const honest = decodeBody(cbor.encode([0, 'grows', encoded]), MAX_KEY)
+  t.same(honest?.refused, [], 'number map keys of 9 bytes, ~24 characters each as member names')
+})
+
+t.test('one byte string shared by many entries refuses the body', async (t) => {
+  const value = cbor.encode('x'.repeat(200))
+  const items: unknown[] = [0]
+  for (let i = 0; i < 1000; i++) items.push(`k${i}`, value) // the same object: tag 28 once, then tag 29
+  const bytes = sharingEncoder.encode(items)
+  t.ok(bytes.length < 12_000, `1,000 entries of 203 value bytes each (203,000) in a ${bytes.length}-byte body`)
+  t.equal(decodeBody(bytes, MAX_KEY), undefined, 'the values add up to more than the body: not well formed')
+  const honest = encodeBody(BodyKind.Delta, Array.from({ length: 1000 }, (_, i) => ({ key: `k${i}`, bytes: value })))
+  t.equal(decodeBody(honest, MAX_KEY)?.entries.length, 1000, 'the same entries written out are fine')
 })
 
 t.test('held bytes are copies, and deletes of keys too long for us are kept for the digest', async (t) => {
