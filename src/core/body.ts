@@ -58,9 +58,9 @@ export interface DecodedBody {
 /**
  * Returns undefined only for a body that is not well formed as a whole; an entry that is not
  * plain data or whose key is not valid is refused alone, so one entry never costs the rest.
- * The values' byte strings may not add up to more than the body: cbor-x decodes shared
- * references (tags 28/29), and one byte string shared by 600,000 entries would otherwise be
- * decoded, walked and copied 600,000 times.
+ * Keys and values may not add up to more than the body: cbor-x decodes shared references
+ * (tags 28/29), and one byte string or one long key shared by 500,000 entries would otherwise
+ * be decoded, scanned or copied 500,000 times. (A key's UTF-16 length never exceeds its bytes.)
  */
 export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody | undefined {
   let raw: unknown
@@ -74,11 +74,13 @@ export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody 
   if (kind !== BodyKind.Delta && kind !== BodyKind.Snapshot) return undefined
   const entries: DecodedEntry[] = []
   const refused: DecodedBody['refused'] = []
-  let valueBytes = 0
+  let itemBytes = 0
   for (let i = 1; i < raw.length; i += 2) {
     const key: unknown = raw[i]
     const encoded: unknown = raw[i + 1]
-    if (encoded instanceof Uint8Array && (valueBytes += encoded.length) > bytes.length) return undefined
+    if (typeof key === 'string') itemBytes += key.length
+    if (encoded instanceof Uint8Array) itemBytes += encoded.length
+    if (itemBytes > bytes.length) return undefined
     const value = encoded === undefined ? DELETED : decodeEntryValue(encoded)
     if (!value.ok) {
       refused.push({ key: undefined, problem: value.problem })
@@ -87,7 +89,7 @@ export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody 
     const problem = keyProblem(key, maxKeyBytes)
     if (problem !== undefined) {
       // A sound key that is only too long for us is still hashed, or its hash removed (see `refused`).
-      const sound = typeof key === 'string' && keyProblem(key, Infinity) === undefined && key.length <= MAX_HASHED_KEY_CHARS
+      const sound = typeof key === 'string' && key.length <= MAX_HASHED_KEY_CHARS && keyProblem(key, Infinity) === undefined
       refused.push(sound ? { key, value: value.value, bytes: value.bytes, problem } : { key: undefined, problem })
       continue
     }

@@ -26,8 +26,10 @@ t.test('one executable file with a shebang, under 150 KB', async (t) => {
   // (1.3 KB once scripts/bundle-plugins.mjs lets esbuild drop the rest of its chacha module), and
   // repeated NACKs go out twice (0.4 KB). 202 -> 203 KiB the same day: multicast loopback only
   // where another node shares the host (1.2 KB: the group-port count from /proc/net/udp, the
-  // transport's switch, the status field).
-  t.ok(total <= 203 * 1024 + LAZY_ALLOWANCE, `${total} bytes: no accidental growth (scripts/build.mjs --analyze says who takes what)`)
+  // transport's switch, the status field). 203 -> 205 KiB on 2026-12-07: protocol 6 (values as
+  // byte strings: their decode, refusals and CBOR heads), the per-value decode budget, and Node
+  // 20's isWellFormed and crypto.hash beside their Node 18 fallbacks (~1.3 KB).
+  t.ok(total <= 205 * 1024 + LAZY_ALLOWANCE, `${total} bytes: no accidental growth (scripts/build.mjs --analyze says who takes what)`)
   const size = total - LAZY_ALLOWANCE
   // The issue's budget. Over it today by the dependencies (cbor-x 30 KB, dns-packet 29 KB; the
   // AEAD is node:crypto's, @noble/ciphers is no longer bundled): marked todo, so it shows in

@@ -7,6 +7,7 @@ import { checkKey, decodeValue, encodeByRoundTrip, encodeValue } from '../../src
 import { DsnError } from '../../src/errors'
 import { BodyKind } from '../../src/wire/constants'
 import { Encoder } from 'cbor-x'
+import { cborHead, MAJOR_ARRAY } from '../../src/wire/cbor-head'
 import { cbor } from '../../src/wire/frame'
 import { isWellFormed, isWellFormedByRegex } from '../../src/wire/plain-value'
 
@@ -83,7 +84,7 @@ t.test('values: refusals with stable codes', async (t) => {
   t.equal(code(() => encodeValue('x'.repeat(98), 100)), undefined, '98 characters are 100 bytes encoded: at the limit')
   t.equal(code(() => encodeValue('x'.repeat(99), 100)), 'DSN_VALUE_TOO_LARGE')
   t.throws(() => encodeValue('x'.repeat(200), 100), /value is 202 bytes encoded; maxValueBytes is 100/)
-  t.throws(() => encodeValue('é'.repeat(100), 150), /value is 202 bytes encoded; maxValueBytes is 150/, 'UTF-8 bytes, without encoding')
+  t.throws(() => encodeValue('é'.repeat(100), 99), /value is 202 bytes encoded; maxValueBytes is 99/, 'UTF-8 bytes, counted without encoding')
   t.throws(() => encodeValue('x'.repeat(10_000_000), 65536), /value is 10000005 bytes encoded/)
   t.ok(cbor.encode('after').buffer.byteLength < 1 << 20, 'a string refused for its size never grew the shared encoder')
   t.equal(encodeValue('abc', 100).bytes.buffer.byteLength, 4, 'the bytes our state keeps are a copy, not a view of a shared block')
@@ -234,7 +235,16 @@ t.test('one byte string shared by many entries refuses the body', async (t) => {
   for (let i = 0; i < 1000; i++) items.push(`k${i}`, value) // the same object: tag 28 once, then tag 29
   const bytes = sharingEncoder.encode(items)
   t.ok(bytes.length < 12_000, `1,000 entries of 203 value bytes each (203,000) in a ${bytes.length}-byte body`)
+  t.equal((cbor.decode(bytes) as unknown[]).length, 2001, 'a well-formed array of 1,000 entries')
   t.equal(decodeBody(bytes, MAX_KEY), undefined, 'the values add up to more than the body: not well formed')
+  // The same with one long key shared by deletes, which add no value bytes.
+  // cbor-x shares only objects when encoding, so by hand: 28(key) once, then 29(0) for each repeat.
+  const parts = [cborHead(MAJOR_ARRAY, 2001), Uint8Array.of(0), Uint8Array.of(0xd8, 28), cbor.encode('k'.repeat(4000)), Uint8Array.of(0xf7)]
+  for (let i = 1; i < 1000; i++) parts.push(Uint8Array.of(0xd8, 29, 0x00, 0xf7))
+  const keyed = Buffer.concat(parts)
+  const decoded = cbor.decode(keyed) as unknown[]
+  t.ok(decoded.length === 2001 && decoded[1999] === 'k'.repeat(4000), `1,000 deletes of one 4,000-character key in a ${keyed.length}-byte body`)
+  t.equal(decodeBody(keyed, MAX_KEY), undefined, 'the keys add up to more than the body: not well formed')
   const honest = encodeBody(BodyKind.Delta, Array.from({ length: 1000 }, (_, i) => ({ key: `k${i}`, bytes: value })))
   t.equal(decodeBody(honest, MAX_KEY)?.entries.length, 1000, 'the same entries written out are fine')
 })
