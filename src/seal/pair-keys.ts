@@ -1,5 +1,4 @@
 import * as crypto from 'node:crypto'
-import { createHash, hkdfSync } from 'node:crypto'
 import { hchacha } from '@noble/ciphers/chacha'
 import { PROTOCOL_VERSION } from '../wire/constants'
 import { MAC_ENTRY_BYTES, MAC_TAG_BYTES } from './envelope'
@@ -27,7 +26,7 @@ export interface PairKey {
  */
 export function derivePairKey(shared: Uint8Array, cluster: string, originKey: Uint8Array, receiverKey: Uint8Array): PairKey {
   const info = Buffer.concat([Buffer.from(`mac ${cluster}`), Buffer.of(0), originKey, receiverKey])
-  const key = new Uint8Array(hkdfSync('sha256', shared, `dsn/${PROTOCOL_VERSION}`, info, 32))
+  const key = new Uint8Array(crypto.hkdfSync('sha256', shared, `dsn/${PROTOCOL_VERSION}`, info, 32))
   return { key, words: littleEndianWords(key, 8) }
 }
 
@@ -51,7 +50,7 @@ const oneShot = (crypto as { hash?: OneShotHash }).hash
  */
 export const sha256: (data: Uint8Array) => Uint8Array = oneShot
   ? (data) => oneShot('sha256', data, 'buffer')
-  : (data) => createHash('sha256').update(data).digest()
+  : (data) => crypto.createHash('sha256').update(data).digest()
 
 /** Scratch for HChaCha20's output: MACs are computed one at a time, never re-entrantly. */
 const block = new Uint32Array(8)
