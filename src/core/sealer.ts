@@ -2,13 +2,11 @@ import { deriveNetworkKey, type NetworkKey } from '../seal/keys'
 import { HEADER_BYTES, MAC_ENTRY_BYTES, MAX_MACS, NONCE_BYTES, open, seal, signedMessage, SEAL_OVERHEAD, SIGNATURE_BYTES } from '../seal/envelope'
 import { derivePairKey, macTrailer, type PairKey } from '../seal/pair-keys'
 import type { Signer } from '../seal/signer'
-import { decodeFrame, encodeFrame, FrameError, type Frame } from '../wire/frame'
+import { decodeFrame, encodeFrameAs, FrameError, type Frame, type FrameBody } from '../wire/frame'
 import { SIGN_AT_LEAST_EVERY } from './replay-window'
 import type { RandomSource } from './types'
 
-type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never
-/** A frame as the engine builds it: origin, incarnation and packet number are filled here. */
-export type FrameBody = DistributiveOmit<Frame, 'origin' | 'incarnation' | 'packet'>
+export type { FrameBody }
 
 export type Unsealed =
   | { ok: true; frame: Frame; signed: boolean; frameBytes: Uint8Array; signature: Uint8Array | null; macs: Uint8Array | null }
@@ -80,8 +78,7 @@ export class Sealer {
    */
   seal(body: FrameBody, signed: boolean, macFor: readonly PairKey[] = []): Uint8Array {
     const packet = ++this.packet
-    const frame = { ...body, origin: this.origin, incarnation: this.incarnation, packet } as Frame
-    const bytes = encodeFrame(frame)
+    const bytes = encodeFrameAs(body, this.origin, this.incarnation, packet)
     let proof: OriginProof = signed ? 'signed' : macFor.length > 0 && macFor.length <= MAX_MACS ? 'macs' : 'none'
     if (proof === 'macs' && bytes.length + macFor.length * MAC_ENTRY_BYTES > this.mtu - SEAL_OVERHEAD + SIGNATURE_BYTES) proof = 'signed'
     // Receivers take unauthenticated packets only close behind an authenticated one (replay-window.ts).

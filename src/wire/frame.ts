@@ -91,25 +91,34 @@ export type Frame = PeersFrame | HeartbeatFrame | DataFrame | NackFrame | PingFr
 // of an object): toPlainValue() turns them into plain objects.
 export const cbor = new Encoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0])
 
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never
+/** A frame as the engine builds it: origin, incarnation and packet number are the sealer's. */
+export type FrameBody = DistributiveOmit<Frame, 'origin' | 'incarnation' | 'packet'>
+
 export function encodeFrame(frame: Frame): Uint8Array {
-  const head = [frame.type, frame.origin, frame.incarnation, frame.packet]
-  switch (frame.type) {
+  return encodeFrameAs(frame, frame.origin, frame.incarnation, frame.packet)
+}
+
+/** `body` under the given header: how the sealer encodes, with no merged frame object per datagram. */
+export function encodeFrameAs(body: FrameBody, origin: string, incarnation: number, packet: number): Uint8Array {
+  const { type } = body
+  switch (body.type) {
     case MessageType.Heartbeat:
-      return cbor.encode([...head, frame.seq, frame.digest, frame.publicKey, frame.dhKey, frame.unicastOnly, frame.report])
+      return cbor.encode([type, origin, incarnation, packet, body.seq, body.digest, body.publicKey, body.dhKey, body.unicastOnly, body.report])
     case MessageType.Data:
-      return cbor.encode([...head, frame.seq, frame.index, frame.count, frame.chunk])
+      return cbor.encode([type, origin, incarnation, packet, body.seq, body.index, body.count, body.chunk])
     case MessageType.Nack:
-      return cbor.encode([...head, frame.target, frame.targetIncarnation, frame.ranges.flat(), frame.wantSnapshot])
+      return cbor.encode([type, origin, incarnation, packet, body.target, body.targetIncarnation, body.ranges.flat(), body.wantSnapshot])
     case MessageType.Ping:
-      return cbor.encode([...head, frame.target])
+      return cbor.encode([type, origin, incarnation, packet, body.target])
     case MessageType.Goodbye:
-      return cbor.encode(head)
+      return cbor.encode([type, origin, incarnation, packet])
     case MessageType.Message:
-      return cbor.encode([...head, frame.to, frame.messageId, frame.data])
+      return cbor.encode([type, origin, incarnation, packet, body.to, body.messageId, body.data])
     case MessageType.Ack:
-      return cbor.encode([...head, frame.to, frame.messageId])
+      return cbor.encode([type, origin, incarnation, packet, body.to, body.messageId])
     case MessageType.Peers:
-      return cbor.encode([...head, frame.addresses])
+      return cbor.encode([type, origin, incarnation, packet, body.addresses])
   }
 }
 
@@ -135,10 +144,12 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     throw new FrameError('malformed-cbor')
   }
   if (!Array.isArray(raw) || raw.length < 4) throw new FrameError('malformed-frame')
-  const [type, origin, incarnation, packet] = raw as unknown[]
-  const head = { origin: id(origin, 'origin'), incarnation: uint(incarnation), packet: uint(packet) }
-  if (head.packet === 0) throw new FrameError('malformed-frame')
   const f = raw as unknown[]
+  const type = f[0]
+  // Each frame is built whole, field by field, not spread from a header object: one object
+  // and one shape per type, on the path every datagram takes.
+  const origin = id(f[1], 'origin'), incarnation = uint(f[2]), packet = uint(f[3])
+  if (packet === 0) throw new FrameError('malformed-frame')
   switch (type) {
     case MessageType.Heartbeat: {
       expectLength(f, 10)
@@ -146,10 +157,10 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       const publicKey = f[6] === null ? null : bytesField(f[6], 32, 32)
       const dhKey = f[7] === null ? null : bytesField(f[7], 32, 32)
       const unicastOnly = uint(f[8])
-      if (unicastOnly >= head.packet) throw new FrameError('malformed-frame')
+      if (unicastOnly >= packet) throw new FrameError('malformed-frame')
       const report = bytesField(f[9], 0, 1 + REPORT_ENTRY_BYTES * REPORT_MAX_ENTRIES)
       if (!validReport(report)) throw new FrameError('malformed-report')
-      return { type, ...head, seq: uint(f[4]), digest, publicKey, dhKey, unicastOnly, report }
+      return { type, origin, incarnation, packet, seq: uint(f[4]), digest, publicKey, dhKey, unicastOnly, report }
     }
     case MessageType.Data: {
       expectLength(f, 8)
@@ -157,7 +168,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       const chunk = f[7]
       const empty = chunk instanceof Uint8Array && chunk.length === 0
       if (count < 1 || count > MAX_FRAGMENTS || index >= count || index >= seq || (count > 1 && empty)) throw new FrameError('malformed-fragment')
-      return { type, ...head, seq, index, count, chunk: bytesField(f[7], 0, 65535) }
+      return { type, origin, incarnation, packet, seq, index, count, chunk: bytesField(f[7], 0, 65535) }
     }
     case MessageType.Nack: {
       expectLength(f, 8)
@@ -172,29 +183,29 @@ export function decodeFrame(bytes: Uint8Array): Frame {
         ranges.push([first, last])
       }
       if (typeof f[7] !== 'boolean') throw new FrameError('malformed-nack')
-      return { type, ...head, target: id(f[4], 'target'), targetIncarnation: uint(f[5]), ranges, wantSnapshot: f[7] }
+      return { type, origin, incarnation, packet, target: id(f[4], 'target'), targetIncarnation: uint(f[5]), ranges, wantSnapshot: f[7] }
     }
     case MessageType.Ping:
       expectLength(f, 5)
-      return { type, ...head, target: id(f[4], 'target') }
+      return { type, origin, incarnation, packet, target: id(f[4], 'target') }
     case MessageType.Goodbye:
       expectLength(f, 4)
-      return { type, ...head }
+      return { type, origin, incarnation, packet }
     case MessageType.Message: {
       expectLength(f, 7)
       const data = toPlainValue(f[6], 4 * bytes.length + 1024)
       if (!data.ok) throw new FrameError('malformed-value')
-      return { type, ...head, to: id(f[4], 'to'), messageId: uint(f[5]), data: data.value }
+      return { type, origin, incarnation, packet, to: id(f[4], 'to'), messageId: uint(f[5]), data: data.value }
     }
     case MessageType.Ack:
       expectLength(f, 6)
-      return { type, ...head, to: id(f[4], 'to'), messageId: uint(f[5]) }
+      return { type, origin, incarnation, packet, to: id(f[4], 'to'), messageId: uint(f[5]) }
     case MessageType.Peers: {
       expectLength(f, 5)
       const list = f[4]
       if (!Array.isArray(list) || list.length > MAX_PEER_ADDRESSES) throw new FrameError('malformed-peers')
       for (const a of list) if (typeof a !== 'string' || !isIPv4Port(a)) throw new FrameError('malformed-peers')
-      return { type, ...head, addresses: list as string[] }
+      return { type, origin, incarnation, packet, addresses: list as string[] }
     }
     default:
       throw new FrameError('unknown-type')
