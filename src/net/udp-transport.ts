@@ -1,4 +1,6 @@
 import * as dgram from 'node:dgram'
+import { lookup as dnsLookup } from 'node:dns'
+import { isIPv4 } from 'node:net'
 import { DsnError } from '../errors'
 import { readSocketsBoundTo } from './udp-drops'
 import type { Outgoing } from '../core/types'
@@ -41,7 +43,7 @@ export class UdpTransport {
   ) {}
 
   static async open(options: TransportOptions, onDatagram: DatagramHandler, onError: (err: Error) => void): Promise<UdpTransport> {
-    const unicast = dgram.createSocket({ type: 'udp4', recvBufferSize: RECV_BUFFER_BYTES })
+    const unicast = dgram.createSocket({ type: 'udp4', recvBufferSize: RECV_BUFFER_BYTES, lookup: literalLookup })
     await bind(unicast, options.unicastPort, 'unicastPort')
     let group: dgram.Socket | null = null
     let looped = false
@@ -49,7 +51,7 @@ export class UdpTransport {
       if (options.multicast) {
         multicastStep(`setMulticastInterface ${options.interfaceAddress}`, () => unicast.setMulticastInterface(options.interfaceAddress))
         multicastStep('setMulticastTTL 1', () => unicast.setMulticastTTL(1)) // link-local by design: a LAN tool, never routed
-        group = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: RECV_BUFFER_BYTES })
+        group = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: RECV_BUFFER_BYTES, lookup: literalLookup })
         await bind(group, options.port, 'port')
         const joined = group
         multicastStep(`joining ${options.group} on ${options.interfaceAddress}`, () => joined.addMembership(options.group, options.interfaceAddress))
@@ -158,6 +160,16 @@ export class UdpTransport {
     await Promise.all(closing.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
   }
 }
+
+/**
+ * dgram resolves every destination, an IP literal too, through dns.lookup, which answers on
+ * the next tick: a deferral per datagram sent. Every address we send to is a literal (static
+ * peers are resolved at start), so it is answered at once; a name still goes to dns.lookup.
+ */
+const literalLookup = ((hostname: string, options: unknown, callback: (err: Error | null, address: string, family: number) => void): void => {
+  if (isIPv4(hostname)) callback(null, hostname, 4)
+  else dnsLookup(hostname, options as number, callback)
+}) as unknown as NonNullable<dgram.SocketOptions['lookup']>
 
 /**
  * A multicast socket option the platform refuses (ENOPROTOOPT under qemu-user, EADDRNOTAVAIL
