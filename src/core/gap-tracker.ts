@@ -16,8 +16,10 @@ export class GapTracker {
 
   add(seq: number): void {
     if (this.has(seq)) return
-    this.above.add(seq)
     if (seq > this.latest) this.latest = seq
+    // The next number in order, as nearly every datagram is: no trip through the set.
+    if (seq === this.contiguous + 1) this.contiguous = seq
+    else this.above.add(seq)
     this.advance()
   }
 
@@ -84,7 +86,7 @@ export class GapTracker {
   }
 
   private advance(): void {
-    while (this.above.delete(this.contiguous + 1)) this.contiguous++
+    if (this.above.size > 0) while (this.above.delete(this.contiguous + 1)) this.contiguous++
     if (this.requestedAt.size > 0) for (const s of this.requestedAt.keys()) if (this.has(s)) this.requestedAt.delete(s)
   }
 }

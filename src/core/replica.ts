@@ -217,7 +217,12 @@ export class Replica {
     this.digestOf.put(key, encoded)
     this.stateBytes += size - (current?.size ?? 0)
     const frozen = freeze(value)
-    this.entries.set(key, { value: frozen, version, size })
+    if (current) {
+      // Rewritten in place: a key written again (most writes) costs no new entry.
+      current.value = frozen
+      current.version = version
+      current.size = size
+    } else this.entries.set(key, { value: frozen, version, size })
     updates.push({ nodeId: this.nodeId, key, value: frozen, deleted: false })
   }
 
