@@ -63,7 +63,7 @@ export function seal(key: NetworkKey, cluster: Uint8Array, nonce: Uint8Array, fr
   out[1] = key.id
   out.set(nonce, HEADER_BYTES)
   const cipher = createCipheriv('chacha20-poly1305', key.aeadKey, nonce, { authTagLength: TAG_BYTES })
-  cipher.setAAD(associatedData(out.subarray(0, HEADER_BYTES), cluster), { plaintextLength: innerLength })
+  cipher.setAAD(associatedDataFor(key.id, cluster), { plaintextLength: innerLength })
   // inner is built in place, then encrypted over itself: one buffer for the whole datagram.
   const inner = out.subarray(HEADER_BYTES + NONCE_BYTES, HEADER_BYTES + NONCE_BYTES + innerLength)
   inner[0] = signature ? FLAG_SIGNED : macs ? FLAG_MACS | ((macs.length / MAC_ENTRY_BYTES) << MAC_COUNT_SHIFT) : 0
@@ -82,13 +82,15 @@ export function open(keys: readonly NetworkKey[], cluster: Uint8Array, datagram:
   const version = datagram[0]
   if (version !== PROTOCOL_VERSION) return { ok: false, reason: 'bad-version' }
   const keyId = datagram[1]
-  let aad: Uint8Array | null = null
+  // dgram hands out Buffers, whose subarray() goes through Buffer's species constructor:
+  // one plain view first makes each slice below the typed array's own.
+  const bytes = datagram instanceof Buffer ? new Uint8Array(datagram.buffer, datagram.byteOffset, datagram.length) : datagram
   let anyKey = false
   for (const key of keys) {
     if (key.id !== keyId) continue
     anyKey = true
-    aad ??= associatedData(datagram.subarray(0, HEADER_BYTES), cluster)
-    const inner = decrypt(key.aeadKey, datagram.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES), aad, datagram.subarray(HEADER_BYTES + NONCE_BYTES))
+    const aad = associatedDataFor(keyId, cluster)
+    const inner = decrypt(key.aeadKey, bytes.subarray(HEADER_BYTES, HEADER_BYTES + NONCE_BYTES), aad, bytes.subarray(HEADER_BYTES + NONCE_BYTES))
     if (!inner) continue
     return parseInner(inner, version, keyId)
   }
@@ -127,6 +129,17 @@ function parseInner(inner: Uint8Array, version: number, keyId: number): OpenResu
     return { ok: true, value: { version, keyId, signed: false, frame: inner.subarray(1, end), signature: null, macs: inner.subarray(end) } }
   }
   return { ok: false, reason: 'bad-flags' }
+}
+
+/** The associated data of every datagram under one key id and cluster (the version is fixed): made
+ * once, not per datagram. Keyed by the cluster array itself, whose bytes no caller changes. */
+const associatedDataCache = new WeakMap<Uint8Array, Map<number, Uint8Array>>()
+function associatedDataFor(keyId: number, cluster: Uint8Array): Uint8Array {
+  let byKeyId = associatedDataCache.get(cluster)
+  if (!byKeyId) associatedDataCache.set(cluster, (byKeyId = new Map()))
+  let aad = byKeyId.get(keyId)
+  if (!aad) byKeyId.set(keyId, (aad = associatedData(Uint8Array.of(PROTOCOL_VERSION, keyId), cluster)))
+  return aad
 }
 
 function associatedData(header: Uint8Array, cluster: Uint8Array): Uint8Array {
