@@ -34,20 +34,20 @@ export class OutgoingStream {
     for (const entry of entries) {
       const size = entrySize(entry)
       if (group.length > 0 && groupSize + size > this.chunkBudget) {
-        out.push(...this.publish(BodyKind.Delta, group))
+        this.publish(BodyKind.Delta, group, out)
         group = []
         groupSize = 8
       }
       group.push(entry)
       groupSize += size
     }
-    if (group.length > 0) out.push(...this.publish(BodyKind.Delta, group))
+    if (group.length > 0) this.publish(BodyKind.Delta, group, out)
     return out
   }
 
   /** The whole state as one body: receivers replace what they hold with it. */
   publishSnapshot(entries: readonly BodyEntry[]): Sequenced[] {
-    return this.publish(BodyKind.Snapshot, entries)
+    return this.publish(BodyKind.Snapshot, entries, [])
   }
 
   lookup(seq: number): Sequenced | undefined {
@@ -60,10 +60,10 @@ export class OutgoingStream {
     return this.seq + 1
   }
 
-  private publish(kind: BodyKind, entries: readonly BodyEntry[]): Sequenced[] {
+  /** Appends the body's datagrams to `out`, which it returns. */
+  private publish(kind: BodyKind, entries: readonly BodyEntry[], out: Sequenced[]): Sequenced[] {
     const body = encodeBody(kind, entries)
     const count = Math.max(1, Math.ceil(body.length / this.chunkBudget))
-    const out: Sequenced[] = []
     for (let index = 0; index < count; index++) {
       const chunk = body.subarray(index * this.chunkBudget, (index + 1) * this.chunkBudget)
       const item = { seq: ++this.seq, index, count, chunk }

@@ -71,7 +71,8 @@ export class OwnState {
 
   /** The coalesced writes since the last call, in first-write order. */
   takePending(): BodyEntry[] {
-    const out = [...this.pending].map(([key, bytes]) => ({ key, bytes }))
+    const out: BodyEntry[] = []
+    for (const [key, bytes] of this.pending) out.push({ key, bytes })
     this.pending.clear()
     return out
   }
