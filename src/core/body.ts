@@ -52,8 +52,13 @@ export interface DecodedBody {
    * for a delete, their hash taken out) so it compares what both ends saw rather than looping
    * on snapshot requests.
    */
-  refused: Array<{ key: string; value: unknown; bytes: Uint8Array | undefined; problem: string } | { key: undefined; problem: string }>
+  refused: readonly RefusedEntry[]
 }
+
+export type RefusedEntry = { key: string; value: unknown; bytes: Uint8Array | undefined; problem: string } | { key: undefined; problem: string }
+
+/** Nearly every body refuses nothing: one shared empty list instead of one per datagram. */
+const NOTHING_REFUSED: readonly RefusedEntry[] = Object.freeze([])
 
 /**
  * Returns undefined only for a body that is not well formed as a whole; an entry that is not
@@ -73,7 +78,7 @@ export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody 
   const kind = raw[0]
   if (kind !== BodyKind.Delta && kind !== BodyKind.Snapshot) return undefined
   const entries: DecodedEntry[] = []
-  const refused: DecodedBody['refused'] = []
+  let refused: RefusedEntry[] | undefined
   let itemBytes = 0
   for (let i = 1; i < raw.length; i += 2) {
     const key: unknown = raw[i]
@@ -83,6 +88,7 @@ export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody 
     if (itemBytes > bytes.length) return undefined
     const value = encoded === undefined ? DELETED : decodeEntryValue(encoded)
     if (!value.ok) {
+      refused ??= []
       refused.push({ key: undefined, problem: value.problem })
       continue
     }
@@ -90,12 +96,13 @@ export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody 
     if (problem !== undefined) {
       // A sound key that is only too long for us is still hashed, or its hash removed (see `refused`).
       const sound = typeof key === 'string' && key.length <= MAX_HASHED_KEY_CHARS && keyProblem(key, Infinity) === undefined
+      refused ??= []
       refused.push(sound ? { key, value: value.value, bytes: value.bytes, problem } : { key: undefined, problem })
       continue
     }
     entries.push({ key: key as string, value: value.value, bytes: value.bytes })
   }
-  return { kind, entries, refused }
+  return { kind, entries, refused: refused ?? NOTHING_REFUSED }
 }
 
 const DELETED = { ok: true as const, value: undefined, bytes: undefined }
