@@ -220,7 +220,9 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
     // Pumped at once rather than from setImmediate: the datagram's events reach listeners in
     // the callback that read it, without a second trip through the event loop per datagram
     // (an Immediate, the idle handle on and off, one more native-to-JS call: bench/NOTES.md).
-    if (!this.engine.isStopped) this.pump(now)
+    // Unless a pump is already due this turn (a set() made earlier, by a listener too): it
+    // takes these events along, and the turn's writes still leave as one delta.
+    if (!this.engine.isStopped && !this.immediate) this.pump(now)
   }
 
   /** Coalesces everything that happens in one turn of the event loop into one pump. */
