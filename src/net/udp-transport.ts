@@ -208,9 +208,21 @@ function bind(socket: dgram.Socket, port: number, field: string): Promise<void> 
       else reject(new DsnError('DSN_SOCKET', `config.${field}: cannot bind UDP port ${port}: ${err.message}`))
     }
     socket.once('error', onError)
-    socket.bind(port, () => {
+    try {
+      socket.bind(port, () => {
+        socket.off('error', onError)
+        resolve()
+      })
+    } catch (err) {
+      // With the lookup above, bind completes inside this call: a refused receive buffer
+      // (ERR_SOCKET_BUFFER_SIZE, e.g. on macOS) is thrown here rather than on the next tick.
       socket.off('error', onError)
-      resolve()
-    })
+      try {
+        socket.close()
+      } catch {
+        // Closed already by the failure itself.
+      }
+      reject(new DsnError('DSN_SOCKET', `config.${field}: cannot bind UDP port ${port}: ${(err as Error).message}`))
+    }
   })
 }
