@@ -28,8 +28,10 @@ t.test('one executable file with a shebang, under 150 KB', async (t) => {
   // where another node shares the host (1.2 KB: the group-port count from /proc/net/udp, the
   // transport's switch, the status field). 203 -> 205 KiB on 2026-12-07: protocol 6 (values as
   // byte strings: their decode, refusals and CBOR heads), the per-value decode budget, and Node
-  // 20's isWellFormed and crypto.hash beside their Node 18 fallbacks (~1.3 KB).
-  t.ok(total <= 205 * 1024 + LAZY_ALLOWANCE, `${total} bytes: no accidental growth (scripts/build.mjs --analyze says who takes what)`)
+  // 20's isWellFormed and crypto.hash beside their Node 18 fallbacks (~1.3 KB). 205 -> 206 KiB
+  // the same day: the receive path's fast paths (scalars, the in-order sequence number, cached
+  // associated data), the dgram lookup for IP literals and its bind error (~1.1 KB).
+  t.ok(total <= 206 * 1024 + LAZY_ALLOWANCE, `${total} bytes: no accidental growth (scripts/build.mjs --analyze says who takes what)`)
   const size = total - LAZY_ALLOWANCE
   // The issue's budget. Over it today by the dependencies (cbor-x 30 KB, dns-packet 29 KB; the
   // AEAD is node:crypto's, @noble/ciphers is no longer bundled): marked todo, so it shows in
