@@ -5,10 +5,7 @@
 // it, per datagram.
 // Run: npx tsx bench/micro/alloc.ts [N=10] [top=12]
 import { Session } from 'node:inspector'
-import { open, seal } from '../../src/seal/envelope'
-import { deriveNetworkKey } from '../../src/seal/keys'
-import { hasOurMac, macTrailer, type PairKey } from '../../src/seal/pair-keys'
-import { dataOnly, formMesh, READER_FROM, valueOf, writeOne } from './sim-mesh'
+import { dataOnly, formMesh, READER_FROM, secureFloorSteps, writeOne } from './sim-mesh'
 
 const N = Number(process.argv[2] ?? 10)
 const TOP = Number(process.argv[3] ?? 12)
@@ -17,7 +14,7 @@ const COUNT = 2_000
 const PROFILED = 20_000
 
 const mesh = formMesh(N)
-const { net, writer, reader } = mesh
+const { net, reader } = mesh
 let written = 0
 const datagrams: Uint8Array[] = []
 while (datagrams.length < WARM + COUNT + PROFILED) datagrams.push(...dataOnly(writeOne(mesh, written++)))
@@ -28,32 +25,15 @@ const receiveOne = (): void => {
 }
 const writeNext = (): void => void writeOne(mesh, written++)
 
-// The secure floor's steps (as bench/micro/cold.ts): AEAD open, our MAC, JSON.parse, Map.set.
-const config = writer.engine.config
-const key = deriveNetworkKey(config.networkKey, config.cluster)
-const cluster = new TextEncoder().encode(config.cluster)
-const receivers = [...writer.engine.peers.values()].map((p) => p.macOut).filter((k): k is PairKey => k !== null)
-const macIn = reader.engine.peers.get(writer.nodeId)?.macIn
-if (!macIn || receivers.length !== N - 1) throw new Error('pair keys missing')
-const nonce = new Uint8Array(12)
-const floorReplica = new Map<string, unknown>()
-const floorSeal = (i: number): Uint8Array => {
-  const payload = new TextEncoder().encode(JSON.stringify({ o: writer.nodeId, k: 'temperature', v: valueOf(i) }))
-  return seal(key, cluster, nonce, payload, null, macTrailer(receivers, payload))
-}
-const floorDatagrams = Array.from({ length: WARM + COUNT }, (_, i) => floorSeal(i))
-const floorReceive = (d: Uint8Array): void => {
-  const opened = open([key], cluster, d)
-  if (!opened.ok || !opened.value.macs || !hasOurMac(macIn, opened.value.frame, opened.value.macs)) throw new Error('floor datagram refused')
-  const m = JSON.parse(new TextDecoder().decode(opened.value.frame)) as { k: string; v: unknown }
-  floorReplica.set(m.k, m.v)
-}
+// The secure floor's steps: AEAD open, our MAC, JSON.parse, Map.set.
+const floor = secureFloorSteps(mesh, N)
+const floorDatagrams = Array.from({ length: WARM + COUNT }, (_, i) => floor.seal(i))
 
 for (let i = 0; i < WARM; i++) {
   receiveOne()
-  floorReceive(floorDatagrams[i])
+  floor.receive(floorDatagrams[i])
   writeNext()
-  floorSeal(i)
+  floor.seal(i)
 }
 
 /** Heap bytes per call, from heapUsed around COUNT calls with no GC between (young space ample). */
@@ -67,9 +47,9 @@ function perCall(fn: (i: number) => void): number {
 
 const rows: Array<[string, (i: number) => void]> = [
   ['reader: DSN engine.receive + take', () => receiveOne()],
-  ['reader: secure floor (open, MAC, JSON.parse, Map.set)', (i) => floorReceive(floorDatagrams[WARM + i])],
+  ['reader: secure floor (open, MAC, JSON.parse, Map.set)', (i) => floor.receive(floorDatagrams[WARM + i])],
   ['writer: DSN set + tick + take', () => writeNext()],
-  ['writer: secure floor (JSON.stringify, MACs, seal)', (i) => void floorSeal(i)],
+  ['writer: secure floor (JSON.stringify, MACs, seal)', (i) => void floor.seal(i)],
 ]
 console.log(`N = ${N}, heap bytes allocated per call (heapUsed over ${COUNT} calls, median of 5)`)
 for (const [name, fn] of rows) {

@@ -9,10 +9,9 @@
 // Writer: DSN's set + tick + take, against the secure floor's (JSON.stringify, MACs, seal).
 import { performance } from 'node:perf_hooks'
 import { open, seal } from '../../src/seal/envelope'
-import { deriveNetworkKey } from '../../src/seal/keys'
-import { hasOurMac, macTrailer, type PairKey } from '../../src/seal/pair-keys'
+import { hasOurMac, macTrailer } from '../../src/seal/pair-keys'
 import { decodeFrame, encodeFrame } from '../../src/wire/frame'
-import { dataOnly, formMesh, READER_FROM, valueOf, writeOne } from './sim-mesh'
+import { dataOnly, formMesh, READER_FROM, secureFloorSteps, valueOf, writeOne } from './sim-mesh'
 
 const N = Number(process.argv[2] ?? 10)
 const SAMPLES = Number(process.argv[3] ?? 400)
@@ -56,27 +55,10 @@ const receiveOne = () => {
 for (let i = 0; i < WARM; i++) receiveOne()
 
 // The secure floor's steps, on a payload like the floor's, with the same keys and crypto.
-const config = writer.engine.config
-const key = deriveNetworkKey(config.networkKey, config.cluster)
-const cluster = new TextEncoder().encode(config.cluster)
-const receivers = [...writer.engine.peers.values()].map((p) => p.macOut).filter((k): k is PairKey => k !== null)
-const macIn = reader.engine.peers.get(writer.nodeId)?.macIn
-if (!macIn || receivers.length !== N - 1) throw new Error('pair keys missing')
-const nonce = new Uint8Array(12)
-const floorReplica = new Map<string, unknown>()
-const floorPayload = (i: number) => new TextEncoder().encode(JSON.stringify({ o: writer.nodeId, k: 'temperature', v: valueOf(i) }))
-const floorSeal = (i: number) => {
-  const payload = floorPayload(i)
-  return seal(key, cluster, nonce, payload, null, macTrailer(receivers, payload))
-}
-const floorDatagrams = Array.from({ length: WARM + 2 * SAMPLES }, (_, i) => floorSeal(i))
-const floorReceive = (d: Uint8Array) => {
-  const opened = open([key], cluster, d)
-  if (!opened.ok || !opened.value.macs || !hasOurMac(macIn, opened.value.frame, opened.value.macs)) throw new Error('floor datagram refused')
-  const m = JSON.parse(new TextDecoder().decode(opened.value.frame)) as { k: string; v: unknown }
-  floorReplica.set(m.k, m.v)
-}
-for (let i = 0; i < WARM; i++) floorReceive(floorDatagrams[i])
+const floor = secureFloorSteps(mesh, N)
+const { key, cluster, nonce, receivers, macIn } = floor
+const floorDatagrams = Array.from({ length: WARM + 2 * SAMPLES }, (_, i) => floor.seal(i))
+for (let i = 0; i < WARM; i++) floor.receive(floorDatagrams[i])
 
 // Stage probes on the datagrams the reader will not see again.
 const stageData = datagrams.slice(0, SAMPLES)
@@ -91,13 +73,13 @@ for (let i = 0; i < WARM; i++) decodeFrame(opened[i % SAMPLES].frame)
 
 const rows: Array<[string, (i: number) => void, (() => void)?]> = [
   ['reader: DSN engine.receive + take', () => receiveOne()],
-  ['reader: secure floor (open, MAC, JSON.parse, Map.set)', (i) => floorReceive(floorDatagrams[WARM + i])],
+  ['reader: secure floor (open, MAC, JSON.parse, Map.set)', (i) => floor.receive(floorDatagrams[WARM + i])],
   ['reader stage: AEAD open', (i) => open([key], cluster, stageData[i])],
   ['reader stage: frame decode', (i) => decodeFrame(opened[i].frame)],
   ['reader stage: our MAC', (i) => hasOurMac(macIn, opened[i].frame, opened[i].macs as Uint8Array)],
-  ['reader stage: JSON.parse of the floor payload', (i) => JSON.parse(decoder.decode(floorPayload(i)))],
+  ['reader stage: JSON.parse of the floor payload', (i) => JSON.parse(decoder.decode(floor.payload(i)))],
   ['writer: DSN set + tick + take', () => void writeOne(mesh, written++)],
-  ['writer: secure floor (JSON.stringify, MACs, seal)', (i) => void floorSeal(i)],
+  ['writer: secure floor (JSON.stringify, MACs, seal)', (i) => void floor.seal(i)],
   ['writer stage: set() alone', () => writer.engine.set('temperature', valueOf(written++))],
   ['writer stage: tick + take after a set()', () => {
     writer.engine.tick(net.now)
@@ -106,7 +88,7 @@ const rows: Array<[string, (i: number) => void, (() => void)?]> = [
   ['writer stage: frame encode', (i) => encodeFrame(frames[i])],
   ['writer stage: 9 MACs', (i) => macTrailer(receivers, opened[i].frame)],
   ['writer stage: AEAD seal', (i) => seal(key, cluster, nonce, opened[i].frame, null, opened[i].macs)],
-  ['writer stage: JSON.stringify of the floor payload', (i) => floorPayload(i)],
+  ['writer stage: JSON.stringify of the floor payload', (i) => floor.payload(i)],
 ]
 const result: Record<string, { warm: number; cold: number }> = {}
 for (const [name, fn, prepare] of rows) {
