@@ -1,6 +1,6 @@
 import { BodyKind } from '../wire/constants'
 import { CBOR_UNDEFINED, cborHead, MAJOR_ARRAY, MAJOR_BYTES } from '../wire/cbor-head'
-import { cbor } from '../wire/frame'
+import { cbor, decodeItem } from '../wire/frame'
 import { decodedBudget, keyProblem, toPlainValue } from '../wire/plain-value'
 
 /**
@@ -70,7 +70,7 @@ const NOTHING_REFUSED: readonly RefusedEntry[] = Object.freeze([])
 export function decodeBody(bytes: Uint8Array, maxKeyBytes: number): DecodedBody | undefined {
   let raw: unknown
   try {
-    raw = cbor.decode(bytes)
+    raw = decodeItem(bytes)
   } catch {
     return undefined
   }
@@ -118,7 +118,7 @@ function decodeEntryValue(encoded: unknown): { ok: true; value: unknown; bytes: 
   if (!(encoded instanceof Uint8Array)) return { ok: false, problem: 'value is not a byte string holding the encoded value' }
   let decoded: unknown
   try {
-    decoded = cbor.decode(encoded)
+    decoded = decodeItem(encoded)
   } catch {
     return { ok: false, problem: 'value bytes are not one well-formed CBOR item' }
   }

@@ -1,4 +1,5 @@
 import { Encoder } from 'cbor-x'
+import { fastRead, NOT_FAST } from './fast-read'
 import { toPlainValue } from './plain-value'
 import { DIGEST_BYTES, MessageType } from './constants'
 import { REPORT_ENTRY_BYTES, REPORT_MAX_ENTRIES, validReport } from './receiver-report'
@@ -91,6 +92,12 @@ export type Frame = PeersFrame | HeartbeatFrame | DataFrame | NackFrame | PingFr
 // of an object): toPlainValue() turns them into plain objects.
 export const cbor = new Encoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false } as ConstructorParameters<typeof Encoder>[0])
 
+/** One CBOR item: the common shapes by wire/fast-read.ts, the rest (and every error) by cbor-x. */
+export function decodeItem(bytes: Uint8Array): unknown {
+  const value = fastRead(bytes)
+  return value !== NOT_FAST ? value : cbor.decode(bytes)
+}
+
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never
 /** A frame as the engine builds it: origin, incarnation and packet number are the sealer's. */
 export type FrameBody = DistributiveOmit<Frame, 'origin' | 'incarnation' | 'packet'>
@@ -139,7 +146,7 @@ const MAX_PEER_ADDRESSES = 64
 export function decodeFrame(bytes: Uint8Array): Frame {
   let raw: unknown
   try {
-    raw = cbor.decode(bytes)
+    raw = decodeItem(bytes)
   } catch {
     throw new FrameError('malformed-cbor')
   }
