@@ -118,8 +118,9 @@ async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean):
     }, (e, r) => {
       const m = (e.result.latencyIdle = { runs: r, median: medianOf(r) }).median
       return `p50 ${ms(m.p50)} p99 ${ms(m.p99)} max ${ms(m.max)} (timeouts ${r.map((x) => x.timeouts).join('+')}); CPU per write: writer ${m.writerCpuUs.toFixed(0)} us (kernel ${m.writerSysUs.toFixed(0)}, at rest ${m.writerIdleCpuUs.toFixed(0)}), each receiver ${m.receiverCpuUs.toFixed(0)} us (kernel ${m.receiverSysUs.toFixed(0)}, at rest ${m.receiverIdleCpuUs.toFixed(0)}); of which other threads: writer ${m.writerHelperUs.toFixed(0)}, receiver ${m.receiverHelperUs.toFixed(0)} us` +
+        (Number.isFinite(m.receiverGcUs) ? `; GC pauses per write: writer ${m.writerGcUs.toFixed(1)}, receiver ${m.receiverGcUs.toFixed(1)} us (scavenges per 1,000 writes ${m.writerScavengesPerKWrite.toFixed(1)}, ${m.receiverScavengesPerKWrite.toFixed(1)})` : '') +
         (Number.isFinite(m.brokerCpuUs) ? `, broker ${m.brokerCpuUs.toFixed(0)} us` : '') +
-        (Number.isFinite(m.writerSentPerWrite) ? `; datagrams per write: writer sent ${m.writerSentPerWrite.toFixed(2)} (+${(m.writerUnicastCopiesPerWrite || 0).toFixed(2)} unicast copies), each receiver got ${m.receiverReceivedPerWrite.toFixed(2)}` : '')
+        (Number.isFinite(m.writerSentPerWrite) ? `; datagrams per write: writer sent ${m.writerSentPerWrite.toFixed(2)} (+${(m.writerUnicastCopiesPerWrite || 0).toFixed(2)} unicast copies), each receiver got ${m.receiverReceivedPerWrite.toFixed(2)}, the writer got ${(m.writerReceivedPerWrite ?? NaN).toFixed(2)}` : '')
     })
     if (!reduced) {
       const load = { writers: plan.loadWriters, intervalMs: plan.loadIntervalMs }

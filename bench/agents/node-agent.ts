@@ -7,6 +7,7 @@
 // (an event when every key of a write round holds that round's value) and `trace`.
 // Usage: node --import tsx node-agent.ts '<options JSON>'
 import { readdirSync, readFileSync } from 'node:fs'
+import { constants, PerformanceObserver } from 'node:perf_hooks'
 import { assertInLabNamespace } from '../../test/lab/guard'
 import type { Store } from './stores'
 
@@ -80,6 +81,16 @@ class RoundTracker {
     }
   }
 }
+
+// Garbage collections so far and their time (main-thread pauses), from perf_hooks.
+const gcSeen = { count: 0, ms: 0, scavenges: 0 }
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gcSeen.count++
+    gcSeen.ms += e.duration
+    if (((e as unknown as { detail?: { kind?: number } }).detail)?.kind === constants.NODE_PERFORMANCE_GC_MINOR) gcSeen.scavenges++
+  }
+}).observe({ entryTypes: ['gc'] })
 
 async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2]) as AgentOptions
@@ -188,7 +199,7 @@ async function main(): Promise<void> {
         case 'status':
           return reply({ ok: true, status: store.status() })
         case 'memory':
-          return reply({ ok: true, t: clock(), memory: process.memoryUsage(), cpu: process.cpuUsage(), threads: threadCpuNs(), memBefore })
+          return reply({ ok: true, t: clock(), memory: process.memoryUsage(), cpu: process.cpuUsage(), threads: threadCpuNs(), gc: { ...gcSeen }, memBefore })
         case 'trace-on': {
           // Wraps dgram's prototype, so it takes effect on the node's open sockets at once.
           if (!options.dsn) throw new Error('trace is for DSN nodes')

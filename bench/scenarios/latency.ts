@@ -19,6 +19,8 @@ export interface LatencyRun extends Dist {
   writerSentPerWrite: number
   writerUnicastCopiesPerWrite: number
   receiverReceivedPerWrite: number
+  /** Datagrams the writer itself received per write: NACKs, heartbeats, its own looped back. */
+  writerReceivedPerWrite: number
   /** Of writerCpuUs and receiverCpuUs: what the same process spends at rest over as long
    * (heartbeats, timers), measured just before the run; NaN unless asked for (`measureRest`). What is
    * left is the write's own cost. Approximate: a node sending data skips some heartbeats. */
@@ -28,6 +30,12 @@ export interface LatencyRun extends Dist {
    * helpers, libuv's pool), from /proc's schedstat; NaN where the kernel does not keep it. */
   writerHelperUs: number
   receiverHelperUs: number
+  /** Garbage-collection pauses on the main thread per write (perf_hooks 'gc' entries), and
+   * scavenges per 1,000 writes; NaN where the agent does not report them. */
+  writerGcUs: number
+  receiverGcUs: number
+  writerScavengesPerKWrite: number
+  receiverScavengesPerKWrite: number
 }
 
 /** A counter of every agent's store, NaN where the system does not count it. */
@@ -47,13 +55,17 @@ export async function cpuNow(sys: System): Promise<number[]> {
 interface CpuSample extends NodeJS.CpuUsage {
   /** Microseconds on a CPU of every thread but the main one, NaN if unknown. */
   helpers: number
+  /** Main-thread GC pause microseconds and scavenges so far, NaN if unknown. */
+  gcUs: number
+  scavenges: number
 }
 
 async function cpuSplitNow(sys: System): Promise<CpuSample[]> {
   return Promise.all(sys.agents.map(async (a) => {
     const reply = await a.request({ op: 'memory' })
     const threads = reply.threads as { main: number; helpers: number } | null | undefined
-    return { ...(reply.cpu as NodeJS.CpuUsage), helpers: threads ? threads.helpers / 1000 : NaN }
+    const gc = reply.gc as { ms: number; scavenges: number } | undefined
+    return { ...(reply.cpu as NodeJS.CpuUsage), helpers: threads ? threads.helpers / 1000 : NaN, gcUs: gc ? gc.ms * 1000 : NaN, scavenges: gc ? gc.scavenges : NaN }
   }))
 }
 
@@ -139,6 +151,8 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
   const used = cpu1.map((c, i) => c.user + c.system - cpu0[i].user - cpu0[i].system)
   const kernel = cpu1.map((c, i) => c.system - cpu0[i].system)
   const helpers = cpu1.map((c, i) => c.helpers - cpu0[i].helpers)
+  const gcUs = cpu1.map((c, i) => c.gcUs - cpu0[i].gcUs)
+  const scavenges = cpu1.map((c, i) => c.scavenges - cpu0[i].scavenges)
   const meanOfReceivers = (xs: number[]): number => xs.slice(1).reduce((a, b) => a + b, 0) / (xs.length - 1)
   const receiverCpu = meanOfReceivers(used)
   return {
@@ -152,9 +166,14 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
     writerSentPerWrite: (sent1[0] - sent0[0]) / writes,
     writerUnicastCopiesPerWrite: ((copies1[0] ?? 0) - (copies0[0] ?? 0)) / writes,
     receiverReceivedPerWrite: receivedPerReceiver / writes,
+    writerReceivedPerWrite: (received1[0] - received0[0]) / writes,
     writerIdleCpuUs: resting ? (resting[0] * elapsedMs) / writes : NaN,
     receiverIdleCpuUs: resting ? (meanOfReceivers(resting) * elapsedMs) / writes : NaN,
     writerHelperUs: helpers[0] / writes,
     receiverHelperUs: meanOfReceivers(helpers) / writes,
+    writerGcUs: gcUs[0] / writes,
+    receiverGcUs: meanOfReceivers(gcUs) / writes,
+    writerScavengesPerKWrite: (scavenges[0] * 1000) / writes,
+    receiverScavengesPerKWrite: (meanOfReceivers(scavenges) * 1000) / writes,
   }
 }
