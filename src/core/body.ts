@@ -1,6 +1,7 @@
 import { BodyKind } from '../wire/constants'
-import { CBOR_UNDEFINED, cborHead, MAJOR_ARRAY, MAJOR_BYTES } from '../wire/cbor-head'
-import { cbor, decodeItem } from '../wire/frame'
+import { CBOR_UNDEFINED, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_TEXT } from '../wire/cbor-head'
+import { headBytes, utf8, writeHead } from '../wire/fast-write'
+import { decodeItem } from '../wire/frame'
 import { decodedBudget, keyProblem, toPlainValue } from '../wire/plain-value'
 
 /**
@@ -23,16 +24,33 @@ export function entrySize(entry: BodyEntry): number {
 /**
  * Assembled around the values' bytes rather than by one cbor.encode of the whole: a snapshot
  * of the whole state would grow cbor-x's shared buffer to 4x its size for good, and every later
- * value, held in our state as a view of that buffer, would pin a block that size.
+ * value, held in our state as a view of that buffer, would pin a block that size. Written in
+ * one allocation by wire/fast-write.ts, byte for byte what cbor-x gives (test/wire/fast-write.test.ts).
  */
 export function encodeBody(kind: BodyKind, entries: readonly BodyEntry[]): Uint8Array {
-  const parts: Uint8Array[] = [cborHead(MAJOR_ARRAY, 1 + entries.length * 2), Uint8Array.of(kind)]
-  for (const e of entries) {
-    parts.push(cbor.encode(e.key))
-    if (e.bytes) parts.push(cborHead(MAJOR_BYTES, e.bytes.length), e.bytes)
-    else parts.push(CBOR_UNDEFINED)
+  const keys: Uint8Array[] = new Array<Uint8Array>(entries.length)
+  let size = headBytes(1 + entries.length * 2) + 1
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]
+    const key = (keys[i] = utf8(e.key))
+    size += headBytes(key.length) + key.length + (e.bytes ? headBytes(e.bytes.length) + e.bytes.length : 1)
   }
-  return Buffer.concat(parts)
+  const out = new Uint8Array(size)
+  let at = writeHead(out, 0, MAJOR_ARRAY, 1 + entries.length * 2)
+  out[at++] = kind
+  for (let i = 0; i < entries.length; i++) {
+    const key = keys[i]
+    at = writeHead(out, at, MAJOR_TEXT, key.length)
+    out.set(key, at)
+    at += key.length
+    const bytes = entries[i].bytes
+    if (bytes) {
+      at = writeHead(out, at, MAJOR_BYTES, bytes.length)
+      out.set(bytes, at)
+      at += bytes.length
+    } else out[at++] = CBOR_UNDEFINED
+  }
+  return out
 }
 
 /** One entry a receiver can hold: its decoded value and the origin's bytes for it. */

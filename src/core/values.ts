@@ -1,6 +1,7 @@
 import { DsnError } from '../errors'
 import { cborHead, MAJOR_TEXT } from '../wire/cbor-head'
-import { cbor } from '../wire/frame'
+import { cbor, decodeItem } from '../wire/frame'
+import { encodeScalarItem } from '../wire/fast-write'
 import { decodedBudget, isWellFormed, keyProblem, toPlainValue, type PlainResult } from '../wire/plain-value'
 
 export interface EncodedValue {
@@ -16,12 +17,14 @@ export function encodeValue(value: unknown, maxValueBytes: number): EncodedValue
     const length = Buffer.byteLength(value)
     throw new DsnError('DSN_VALUE_TOO_LARGE', `value is ${cborHead(MAJOR_TEXT, length).length + length} bytes encoded; maxValueBytes is ${maxValueBytes}`)
   }
-  const encoded = isScalar(value) ? encodeScalar(value) : encodeByRoundTrip(value)
+  const scalar = isScalar(value)
+  const encoded = scalar ? encodeScalar(value) : encodeByRoundTrip(value)
   if (encoded.bytes.length > maxValueBytes) {
     throw new DsnError('DSN_VALUE_TOO_LARGE', `value is ${encoded.bytes.length} bytes encoded; maxValueBytes is ${maxValueBytes}`)
   }
-  // Our state keeps these bytes: a copy, not a view pinning a block of cbor-x's buffer.
-  return { value: encoded.value, bytes: new Uint8Array(encoded.bytes) }
+  // Our state keeps these bytes: a copy, not a view pinning a block of cbor-x's buffer (a
+  // scalar's are already an array of their own).
+  return scalar ? encoded : { value: encoded.value, bytes: new Uint8Array(encoded.bytes) }
 }
 
 /** null, a boolean, a number or a well-formed string: most sensor values. */
@@ -39,8 +42,9 @@ function isScalar(value: unknown): value is null | boolean | number | string {
  * then never runs the decoder's code on a set().
  */
 function encodeScalar(value: null | boolean | number | string): EncodedValue {
-  const bytes = cbor.encode(value)
-  return { value: encodedExactly(value) ? value : cbor.decode(bytes), bytes }
+  // Written by hand, cbor-x's bytes exactly (wire/fast-write.ts), into an array of its own.
+  const bytes = encodeScalarItem(value)
+  return { value: encodedExactly(value) ? value : decodeItem(bytes), bytes }
 }
 
 /** CBOR carries these as they are: a major type 0/1 integer, a simple value or a text string. */

@@ -7,7 +7,8 @@
 export const MAJOR_BYTES = 2
 export const MAJOR_TEXT = 3
 export const MAJOR_ARRAY = 4
-export const CBOR_UNDEFINED = Uint8Array.of(0xf7)
+/** The simple value undefined: a deleted key in a body. */
+export const CBOR_UNDEFINED = 0xf7
 
 /** The head of an item of `major` type and `length`, in its shortest form (RFC 8949 4.2.1). */
 export function cborHead(major: number, length: number): Uint8Array {

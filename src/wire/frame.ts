@@ -1,5 +1,6 @@
 import { Encoder } from 'cbor-x'
 import { fastRead, NOT_FAST } from './fast-read'
+import { headBytes, uintBytes, utf8, writeHead, writeUint } from './fast-write'
 import { toPlainValue } from './plain-value'
 import { DIGEST_BYTES, MessageType } from './constants'
 import { REPORT_ENTRY_BYTES, REPORT_MAX_ENTRIES, validReport } from './receiver-report'
@@ -113,7 +114,7 @@ export function encodeFrameAs(body: FrameBody, origin: string, incarnation: numb
     case MessageType.Heartbeat:
       return cbor.encode([type, origin, incarnation, packet, body.seq, body.digest, body.publicKey, body.dhKey, body.unicastOnly, body.report])
     case MessageType.Data:
-      return cbor.encode([type, origin, incarnation, packet, body.seq, body.index, body.count, body.chunk])
+      return encodeDataFrame(origin, incarnation, packet, body.seq, body.index, body.count, body.chunk)
     case MessageType.Nack:
       return cbor.encode([type, origin, incarnation, packet, body.target, body.targetIncarnation, body.ranges.flat(), body.wantSnapshot])
     case MessageType.Ping:
@@ -127,6 +128,38 @@ export function encodeFrameAs(body: FrameBody, origin: string, incarnation: numb
     case MessageType.Peers:
       return cbor.encode([type, origin, incarnation, packet, body.addresses])
   }
+}
+
+/** The origin's UTF-8 bytes, the same on every datagram of a node: encoded once. */
+let lastOrigin = ''
+let lastOriginBytes: Uint8Array = new Uint8Array(0)
+
+/**
+ * The frame nearly every write is sent in, written in place by wire/fast-write.ts: the bytes
+ * cbor-x gives for the same array (test/wire/fast-write.test.ts), one allocation and no copy
+ * out of cbor-x's shared buffer.
+ */
+function encodeDataFrame(origin: string, incarnation: number, packet: number, seq: number, index: number, count: number, chunk: Uint8Array): Uint8Array {
+  if (origin !== lastOrigin) {
+    lastOriginBytes = utf8(origin)
+    lastOrigin = origin
+  }
+  const id = lastOriginBytes
+  const size = 2 + headBytes(id.length) + id.length + uintBytes(incarnation) + uintBytes(packet) + uintBytes(seq) + uintBytes(index) + uintBytes(count) + headBytes(chunk.length) + chunk.length
+  const out = new Uint8Array(size)
+  out[0] = 0x88 // an array of 8
+  out[1] = MessageType.Data
+  let at = writeHead(out, 2, 3, id.length)
+  out.set(id, at)
+  at += id.length
+  at = writeUint(out, at, incarnation)
+  at = writeUint(out, at, packet)
+  at = writeUint(out, at, seq)
+  at = writeUint(out, at, index)
+  at = writeUint(out, at, count)
+  at = writeHead(out, at, 2, chunk.length)
+  out.set(chunk, at)
+  return out
 }
 
 /** Why a frame was refused; used as the drop counter's name. */

@@ -1,0 +1,100 @@
+/**
+ * What a writer encodes on every set(), written without cbor-x: heads, integers, floats,
+ * strings, booleans and null, in exactly the bytes cbor-x's encoder gives for them
+ * (test/wire/fast-write.test.ts compares the two byte for byte). That is shortest-form heads,
+ * integers below 2^32 as integers and every other number as a float64, as cbor-x does with
+ * our options. Why: the data frame and the body were each one cbor-x encode into its shared
+ * buffer, then a copy out of it; here each is one allocation written in place, and the cold
+ * writer does not bring cbor-x's encoder back into cache for them (bench/micro/cold.ts).
+ */
+const textEncoder = new TextEncoder()
+
+/** Bytes of a head carrying `n` (a length or an unsigned integer below 2^32). */
+export function headBytes(n: number): number {
+  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5
+}
+
+/** Writes the head of `major` with `n` (< 2^32) at `at`; returns the position after it. */
+export function writeHead(out: Uint8Array, at: number, major: number, n: number): number {
+  const m = major << 5
+  if (n < 24) {
+    out[at] = m | n
+    return at + 1
+  }
+  if (n < 0x100) {
+    out[at] = m | 24
+    out[at + 1] = n
+    return at + 2
+  }
+  if (n < 0x10000) {
+    out[at] = m | 25
+    out[at + 1] = n >> 8
+    out[at + 2] = n & 0xff
+    return at + 3
+  }
+  out[at] = m | 26
+  out[at + 1] = n >>> 24
+  out[at + 2] = (n >>> 16) & 0xff
+  out[at + 3] = (n >>> 8) & 0xff
+  out[at + 4] = n & 0xff
+  return at + 5
+}
+
+/** Bytes of a non-negative safe integer as cbor-x writes it: an integer below 2^32, a float64 from there. */
+export function uintBytes(n: number): number {
+  return n < 0x100000000 ? headBytes(n) : 9
+}
+
+export function writeUint(out: Uint8Array, at: number, n: number): number {
+  return n < 0x100000000 ? writeHead(out, at, 0, n) : writeFloat64(out, at, n)
+}
+
+const f64 = new Float64Array(1)
+const f64Bytes = new Uint8Array(f64.buffer)
+const littleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
+
+function writeFloat64(out: Uint8Array, at: number, value: number): number {
+  out[at] = 0xfb
+  f64[0] = value
+  if (littleEndian) for (let i = 0; i < 8; i++) out[at + 1 + i] = f64Bytes[7 - i]
+  else out.set(f64Bytes, at + 1)
+  return at + 9
+}
+
+/** The UTF-8 bytes of a well-formed string: ASCII by a loop, the rest by TextEncoder. */
+export function utf8(text: string): Uint8Array {
+  const n = text.length
+  if (n > 64) return textEncoder.encode(text)
+  const out = new Uint8Array(n)
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 0x80) return textEncoder.encode(text)
+    out[i] = c
+  }
+  return out
+}
+
+/** A text string item from its UTF-8 bytes. */
+export function textItem(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(headBytes(bytes.length) + bytes.length)
+  out.set(bytes, writeHead(out, 0, 3, bytes.length))
+  return out
+}
+
+/**
+ * null, a boolean, a number or a well-formed string as cbor-x encodes it. Strings over
+ * 2^32 - 1 bytes cannot be state values (maxValueBytes): the caller refused them before.
+ */
+export function encodeScalarItem(value: null | boolean | number | string): Uint8Array {
+  if (value === null) return Uint8Array.of(0xf6)
+  if (value === true) return Uint8Array.of(0xf5)
+  if (value === false) return Uint8Array.of(0xf4)
+  if (typeof value === 'string') return textItem(utf8(value))
+  let out: Uint8Array
+  if (value >>> 0 === value) writeHead((out = new Uint8Array(headBytes(value))), 0, 0, value)
+  else if (value < 0 && value >= -0x100000000 && Math.floor(value) === value) {
+    // cbor-x: a negative integer of 32 bits or less as an integer (-1 - n), any other number a float64.
+    writeHead((out = new Uint8Array(headBytes(-1 - value))), 0, 1, -1 - value)
+  } else writeFloat64((out = new Uint8Array(9)), 0, value)
+  return out
+}
