@@ -29,7 +29,10 @@ export function nextIncarnation(credentialDir: string, wallClockMs: number): num
   const file = path.join(credentialDir, 'incarnation')
   let last = 0
   try {
-    last = Number(fs.readFileSync(file, 'utf8').trim()) || 0
+    // A damaged file (a fraction, a negative or absurd number) must not make a frame field no
+    // receiver accepts: whole seconds within the safe range, or start from the clock.
+    const stored = Number(fs.readFileSync(file, 'utf8').trim())
+    if (Number.isFinite(stored) && stored >= 0 && stored < Number.MAX_SAFE_INTEGER) last = Math.floor(stored)
   } catch {
     // First start.
   }

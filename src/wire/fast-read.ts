@@ -5,7 +5,10 @@
  * input that is not exactly one such item, gives NOT_FAST: the caller then decodes with cbor-x,
  * so what is accepted, what is refused and how it reads is cbor-x's either way. Each value read
  * here is the one cbor-x gives for the same bytes (byte strings are views, as cbor-x's are):
- * test/wire/fast-read.test.ts holds the two together on every shape and on fuzzed bytes.
+ * the differential tests (test/wire/fixtures/fast-read-differential.ts, against cbor-x with and
+ * without its native extractor) hold the two together on every shape and on fuzzed bytes. That
+ * equivalence is for the options our Encoder has (wire/frame.ts): a `useFloat32`, `copyBuffers`
+ * or `int64AsNumber` there would change cbor-x's results, and those tests would say so.
  *
  * Why: a receiver decoded three times per datagram (frame, body, value), and on a cold cache,
  * as on a board whose process wakes once per datagram, cbor-x's decoder is a large body of code

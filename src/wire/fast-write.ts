@@ -40,7 +40,8 @@ export function writeHead(out: Uint8Array, at: number, major: number, n: number)
   return at + 5
 }
 
-/** Bytes of a non-negative safe integer as cbor-x writes it: an integer below 2^32, a float64 from there. */
+/** Bytes of a non-negative integer as cbor-x writes it: an integer below 2^32, a float64 from
+ * there. Only for non-negative integers: anything else would be truncated (callers check). */
 export function uintBytes(n: number): number {
   return n < 0x100000000 ? headBytes(n) : 9
 }

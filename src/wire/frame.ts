@@ -140,6 +140,11 @@ let lastOriginBytes: Uint8Array = new Uint8Array(0)
  * out of cbor-x's shared buffer.
  */
 function encodeDataFrame(origin: string, incarnation: number, packet: number, seq: number, index: number, count: number, chunk: Uint8Array): Uint8Array {
+  // Numbers no receiver accepts (fractions, negatives) are written as cbor-x writes them, so
+  // they are refused as any other frame carrying them is, not truncated into valid ones.
+  if (!(isUint(incarnation) && isUint(packet) && isUint(seq) && isUint(index) && isUint(count))) {
+    return cbor.encode([MessageType.Data, origin, incarnation, packet, seq, index, count, chunk])
+  }
   if (origin !== lastOrigin) {
     lastOriginBytes = utf8(origin)
     lastOrigin = origin
@@ -160,6 +165,10 @@ function encodeDataFrame(origin: string, incarnation: number, packet: number, se
   at = writeHead(out, at, 2, chunk.length)
   out.set(chunk, at)
   return out
+}
+
+function isUint(n: number): boolean {
+  return Number.isInteger(n) && n >= 0
 }
 
 /** Why a frame was refused; used as the drop counter's name. */

@@ -59,8 +59,22 @@ t.test('data frames: the bytes of cbor-x encoding the positional array', async (
     const reference = cbor.encode([f.type, f.origin, f.incarnation, f.packet, f.seq, f.index, f.count, f.chunk])
     t.equal(hex(encodeFrame(f)), hex(reference), `origin of ${f.origin.length}, packet ${f.packet}`)
   }
-  // Two origins in turn (two nodes in one process): each frame carries its own.
+  // Origins in turn (nodes in one process), of one length too: each frame carries its own.
   const a = encodeFrame(frames[0])
   encodeFrame(frames[1])
   t.equal(hex(encodeFrame(frames[0])), hex(a))
+  for (const origin of ['node-a', 'node-b', 'node-a']) {
+    const f = { ...frames[0], origin }
+    t.equal(hex(encodeFrame(f)), hex(cbor.encode([f.type, origin, f.incarnation, f.packet, f.seq, f.index, f.count, f.chunk])), `origin ${origin} after another of its length`)
+  }
+})
+
+t.test('data frames with numbers no receiver accepts: written as cbor-x writes them, not truncated into valid ones', async (t) => {
+  const base: DataFrame = { type: MessageType.Data, origin: 'kitchen', incarnation: 1754000000, packet: 7, seq: 1, index: 0, count: 1, chunk: Uint8Array.of(1) }
+  for (const field of ['incarnation', 'packet', 'seq', 'index', 'count'] as const) {
+    for (const bad of [1.5, -1, -300, 2000000000.5, NaN, -Infinity]) {
+      const f = { ...base, [field]: bad }
+      t.equal(hex(encodeFrame(f)), hex(cbor.encode([f.type, f.origin, f.incarnation, f.packet, f.seq, f.index, f.count, f.chunk])), `${field} ${bad}`)
+    }
+  }
 })
