@@ -10,13 +10,12 @@
  * equivalence is for the options our Encoder has (wire/frame.ts): a `useFloat32`, `copyBuffers`
  * or `int64AsNumber` there would change cbor-x's results, and those tests would say so.
  *
- * Why: a receiver decoded three times per datagram (frame, body, value), and on a cold cache,
- * as on a board whose process wakes once per datagram, cbor-x's decoder is a large body of code
- * to bring back in each time, and it adds a DataView property to every array it reads
- * (bench/micro/cold.ts, "frame decode").
+ * Why: a receiver decoded three times per datagram (frame, body, value), and cbor-x hangs a
+ * DataView on every array it reads and builds each string anew: this reads the same with ~15%
+ * less allocated per datagram (bench/micro/alloc.ts). On a cold cache the gain is small: there
+ * a step costs mostly the lines and pages it touches (bench/micro/cold.ts, "frame decode").
  */
 export const NOT_FAST: unique symbol = Symbol('not-fast')
-export type FastResult = unknown
 
 /** Frame, body, a value's array: deeper values are rare and go to cbor-x. */
 const MAX_DEPTH = 3
