@@ -1,6 +1,6 @@
 import { BodyKind } from '../wire/constants'
-import { CBOR_UNDEFINED, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_TEXT } from '../wire/cbor-head'
-import { headBytes, utf8, writeHead } from '../wire/fast-write'
+import { CBOR_UNDEFINED, headBytes, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_TEXT, writeHead } from '../wire/cbor-head'
+import { utf8 } from '../wire/fast-write'
 import { decodeItem } from '../wire/frame'
 import { decodedBudget, keyProblem, toPlainValue } from '../wire/plain-value'
 

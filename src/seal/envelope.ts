@@ -138,13 +138,12 @@ function associatedDataFor(keyId: number, cluster: Uint8Array): Uint8Array {
   let byKeyId = associatedDataCache.get(cluster)
   if (!byKeyId) associatedDataCache.set(cluster, (byKeyId = new Map()))
   let aad = byKeyId.get(keyId)
-  if (!aad) byKeyId.set(keyId, (aad = associatedData(Uint8Array.of(PROTOCOL_VERSION, keyId), cluster)))
-  return aad
-}
-
-function associatedData(header: Uint8Array, cluster: Uint8Array): Uint8Array {
-  const aad = new Uint8Array(header.length + cluster.length)
-  aad.set(header, 0)
-  aad.set(cluster, header.length)
+  if (!aad) {
+    aad = new Uint8Array(HEADER_BYTES + cluster.length)
+    aad[0] = PROTOCOL_VERSION
+    aad[1] = keyId
+    aad.set(cluster, HEADER_BYTES)
+    byKeyId.set(keyId, aad)
+  }
   return aad
 }

@@ -15,6 +15,8 @@
  * less allocated per datagram (bench/micro/alloc.ts). On a cold cache the gain is small: there
  * a step costs mostly the lines and pages it touches (bench/micro/cold.ts, "frame decode").
  */
+import { HOST_LITTLE_ENDIAN } from './cbor-head'
+
 export const NOT_FAST: unique symbol = Symbol('not-fast')
 
 /** Frame, body, a value's array: deeper values are rare and go to cbor-x. */
@@ -31,7 +33,6 @@ let end = 0
 const f64 = new Float64Array(1)
 const f32 = new Float32Array(f64.buffer, 0, 1)
 const scratch = new Uint8Array(f64.buffer)
-const littleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
 
 /** One CBOR item of the shapes above, or NOT_FAST. Never throws. */
 export function fastRead(bytes: Uint8Array): unknown {
@@ -114,7 +115,7 @@ function simpleOrFloat(info: number): unknown {
 
 /** The next `size` big-endian bytes into the scratch float, in the host's byte order. */
 function load(size: number): void {
-  if (littleEndian) for (let i = 0; i < size; i++) scratch[size - 1 - i] = src[at + i]
+  if (HOST_LITTLE_ENDIAN) for (let i = 0; i < size; i++) scratch[size - 1 - i] = src[at + i]
   else for (let i = 0; i < size; i++) scratch[i] = src[at + i]
   at += size
 }

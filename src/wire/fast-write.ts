@@ -7,38 +7,9 @@
  * buffer, then a copy out of it; here each is one allocation written in place, and the cold
  * writer does not bring cbor-x's encoder back into cache for them (bench/micro/cold.ts).
  */
+import { headBytes, HOST_LITTLE_ENDIAN, MAJOR_TEXT, writeHead } from './cbor-head'
+
 const textEncoder = new TextEncoder()
-
-/** Bytes of a head carrying `n` (a length or an unsigned integer below 2^32). */
-export function headBytes(n: number): number {
-  return n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5
-}
-
-/** Writes the head of `major` with `n` (< 2^32) at `at`; returns the position after it. */
-export function writeHead(out: Uint8Array, at: number, major: number, n: number): number {
-  const m = major << 5
-  if (n < 24) {
-    out[at] = m | n
-    return at + 1
-  }
-  if (n < 0x100) {
-    out[at] = m | 24
-    out[at + 1] = n
-    return at + 2
-  }
-  if (n < 0x10000) {
-    out[at] = m | 25
-    out[at + 1] = n >> 8
-    out[at + 2] = n & 0xff
-    return at + 3
-  }
-  out[at] = m | 26
-  out[at + 1] = n >>> 24
-  out[at + 2] = (n >>> 16) & 0xff
-  out[at + 3] = (n >>> 8) & 0xff
-  out[at + 4] = n & 0xff
-  return at + 5
-}
 
 /** Bytes of a non-negative integer as cbor-x writes it: an integer below 2^32, a float64 from
  * there. Only for non-negative integers: anything else would be truncated (callers check). */
@@ -52,12 +23,11 @@ export function writeUint(out: Uint8Array, at: number, n: number): number {
 
 const f64 = new Float64Array(1)
 const f64Bytes = new Uint8Array(f64.buffer)
-const littleEndian = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
 
 function writeFloat64(out: Uint8Array, at: number, value: number): number {
   out[at] = 0xfb
   f64[0] = value
-  if (littleEndian) for (let i = 0; i < 8; i++) out[at + 1 + i] = f64Bytes[7 - i]
+  if (HOST_LITTLE_ENDIAN) for (let i = 0; i < 8; i++) out[at + 1 + i] = f64Bytes[7 - i]
   else out.set(f64Bytes, at + 1)
   return at + 9
 }
@@ -78,7 +48,7 @@ export function utf8(text: string): Uint8Array {
 /** A text string item from its UTF-8 bytes. */
 export function textItem(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(headBytes(bytes.length) + bytes.length)
-  out.set(bytes, writeHead(out, 0, 3, bytes.length))
+  out.set(bytes, writeHead(out, 0, MAJOR_TEXT, bytes.length))
   return out
 }
 

@@ -1,6 +1,7 @@
 import { Encoder } from 'cbor-x'
 import { fastRead, NOT_FAST } from './fast-read'
-import { headBytes, uintBytes, utf8, writeHead, writeUint } from './fast-write'
+import { headBytes, MAJOR_BYTES, MAJOR_TEXT, writeHead } from './cbor-head'
+import { uintBytes, utf8, writeUint } from './fast-write'
 import { toPlainValue } from './plain-value'
 import { DIGEST_BYTES, MessageType } from './constants'
 import { REPORT_ENTRY_BYTES, REPORT_MAX_ENTRIES, validReport } from './receiver-report'
@@ -154,7 +155,7 @@ function encodeDataFrame(origin: string, incarnation: number, packet: number, se
   const out = new Uint8Array(size)
   out[0] = 0x88 // an array of 8
   out[1] = MessageType.Data
-  let at = writeHead(out, 2, 3, id.length)
+  let at = writeHead(out, 2, MAJOR_TEXT, id.length)
   out.set(id, at)
   at += id.length
   at = writeUint(out, at, incarnation)
@@ -162,7 +163,7 @@ function encodeDataFrame(origin: string, incarnation: number, packet: number, se
   at = writeUint(out, at, seq)
   at = writeUint(out, at, index)
   at = writeUint(out, at, count)
-  at = writeHead(out, at, 2, chunk.length)
+  at = writeHead(out, at, MAJOR_BYTES, chunk.length)
   out.set(chunk, at)
   return out
 }
