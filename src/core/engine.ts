@@ -20,7 +20,7 @@ import type { Peer } from './peer'
 import { Reachability } from './reachability'
 import { Sealer } from './sealer'
 import { Sender } from './sender'
-import { HeartbeatSchedule } from './heartbeat-schedule'
+import { HeartbeatSchedule, heartbeatPhase } from './heartbeat-schedule'
 import { HEALTH, TIMERS } from './timers'
 import { UnicastTargets } from './unicast-targets'
 import { checkKey, encodeValue } from './values'
@@ -37,6 +37,10 @@ export interface EngineOptions {
   pinned?: ReadonlyMap<string, Uint8Array>
   /** Resolved "ip:port" of configured static peers. */
   staticPeers?: readonly Address[]
+  /** Wall-clock ms minus engine ms (the shell: Date.now() - performance.now()). Regular
+   * heartbeats go out on the wall clock's multiples of the interval, so nodes whose clocks agree
+   * (NTP, or one host) send theirs together; without it, multiples of engine time. */
+  wallClockOffset?: () => number
 }
 
 /**
@@ -147,7 +151,9 @@ export class Engine {
       answerPing: (from, now, pinger) => this.answerPing(from, now, pinger),
     })
     // The first heartbeat goes out at once, signed: it is how others discover this node.
-    this.heartbeats = new HeartbeatSchedule(config.heartbeatIntervalMs, this.random, options.now)
+    const wallClockOffset = options.wallClockOffset ?? (() => 0)
+    this.heartbeats = new HeartbeatSchedule(config.heartbeatIntervalMs, this.random, options.now, () =>
+      wallClockOffset() - heartbeatPhase(config.nodeId, this.membership.liveCount + 1, config.heartbeatIntervalMs))
   }
 
   // ---- the application's side ----

@@ -39,8 +39,16 @@ export const TIMERS = {
    * PING) and gets a signed answer at once. 95 bytes and one Ed25519 verify at every peer saved
    * on most heartbeats keep idle traffic and idle CPU low (a verify is 1-4 ms on a Pi). */
   signedHeartbeatEvery: 16,
-  /** Heartbeat intervals vary by +-10% so nodes do not fall into step. */
-  heartbeatJitter: 0.1,
+  /** Regular heartbeats go out on the wall clock's multiples of the interval, every node at once,
+   * so a node wakes for one burst a second, not once per peer (idle CPU at N = 10: -40%,
+   * bench/NOTES.md). Falling into step is the point here: each burst is one small datagram per
+   * node, and a LAN switch or a Wi-Fi access point serialises it. A heartbeat comes at least this
+   * many intervals after the one before (a tail or a PING answer stands in for a regular one due
+   * sooner), so the gap stays 0.1-1.1 intervals, under probeAfterIntervals. */
+  heartbeatMinGap: 0.1,
+  /** At most this many nodes share one heartbeat instant; a larger cluster spreads over evenly
+   * spaced slots: 32 heartbeats of ~100 B are ~50 KB of a receive buffer, held for a few ms. */
+  heartbeatGroupMax: 32,
   /** A peer silent for this many heartbeat intervals is probed with PINGs... */
   probeAfterIntervals: 1.25,
   /** ...every probeIntervalMs, each delayed up to probeJitterMs and suppressed like NACKs. */

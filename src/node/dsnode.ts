@@ -76,6 +76,7 @@ export class DSNode extends EventEmitter implements DsnNodeApi {
       random: systemRandom,
       pinned: loadPinned(config.credentialDir),
       staticPeers: staticPeers.filter((address) => address !== ownAddress),
+      wallClockOffset: () => Date.now() - performance.now(),
     })
     // Known for sure, so peer lists naming it never make it a candidate (without multicast
     // loopback the engine would otherwise learn it only from a datagram unicast to ourselves).

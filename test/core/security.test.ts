@@ -228,6 +228,8 @@ t.test('a receiver more than 64 packets behind a clean-link origin asks it alone
   // Right after one of a's heartbeats, b loses everything of a's for 100 writes (~0.3 s).
   const sent = a.sent.length
   t.ok(runUntil(net, 2000, () => a.sent.slice(sent).some((bytes) => peek(bytes)?.type === MessageType.Heartbeat)))
+  // Heard by b: regular heartbeats leave on the grid, at the very end of a run slice.
+  net.runFor(1)
   let deaf = true
   filterReceive(b, (bytes) => deaf && peek(bytes)?.origin === 'a')
   for (let i = 0; i < 100; i++) {

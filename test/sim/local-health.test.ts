@@ -19,13 +19,14 @@ for (const seed of [1, 2, 3]) {
     t.ok(runUntil(net, 5000, () => digestsAgree(net)), 'meshed')
     for (const [i, n] of nodes.entries()) n.engine.set('v', i)
     t.ok(runUntil(net, 2000, () => digestsAgree(net)))
-    // Heartbeat phases spread out (they all start together).
     net.runFor(5000)
+    // Late in an interval: the peers' regular heartbeats (all on one grid) were heard 900 ms ago.
+    net.run(Math.ceil(net.now / 1000) * 1000 + 900)
     const slow = nodes[0]
     const snapshotsBefore = total(nodes, 'snapshots-sent')
     const eventsBefore = slow.events.length
-    // 1.9 s without a turn of its event loop: with up to a heartbeat interval of silence before
-    // it, every peer looks silent for longer than peerTimeoutMs when it wakes.
+    // 1.9 s without a turn of its event loop: after 0.9 s of silence before it, every peer looks
+    // silent for longer than peerTimeoutMs when it wakes.
     net.stall(slow, 1900)
     net.runFor(1900)
     for (const [i, n] of nodes.entries()) n.engine.set('v', 100 + i)

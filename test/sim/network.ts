@@ -52,6 +52,8 @@ export class SimNode {
   /** Health samples told to the engine, as the shell's HealthMonitor does. */
   healthAt = -Infinity
   dropsReported = 0
+  /** This node's wall clock minus the network's clock (ms): nodes whose clocks disagree. */
+  wallClockOffsetMs = 0
 
   constructor(readonly nodeId: string, readonly address: string, public config: DsnConfig, private readonly net: SimNetwork, incarnation: number) {
     this.engine = this.makeEngine(incarnation)
@@ -66,6 +68,7 @@ export class SimNode {
       now: this.net.now,
       random: this.net.forkRandom(),
       staticPeers: this.net.staticPeersFor(this),
+      wallClockOffset: () => this.wallClockOffsetMs,
     })
   }
 
