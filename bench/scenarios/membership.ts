@@ -2,7 +2,10 @@
 // discovery) starts on the spare host: time from the call of DSNode.start in its process
 // until every running node has emitted peer-up for it (and until it has seen them all).
 // A node is killed with SIGKILL: time from the kill until every other node has emitted
-// peer-down for it; it is then restarted (new incarnation) for the next repetition.
+// peer-down for it; it is then restarted (new incarnation) for the next repetition. The kill
+// comes at a random point of the heartbeat interval, as a crash does: repetitions paced by the
+// previous one's peer-down (itself a whole number of intervals after a heartbeat on the grid)
+// would otherwise all kill at one phase of it and measure one point of the range, not the range.
 import { allUp, BenchAgent, clock, sleep, type AgentEvent } from '../lib/agent'
 import type { System } from '../lib/system'
 
@@ -22,6 +25,9 @@ export interface KillRun {
   /** Lag samples above healthy (local health) on the other nodes during the run, by source: what stretched their timeouts. */
   lagSamples: Record<string, number>
 }
+
+/** The nodes' heartbeat interval (the default; the bench configures none). */
+const HEARTBEAT_INTERVAL_MS = 1000
 
 const LAG_COUNTERS = ['health.lag-loop', 'health.lag-receive', 'health.lag-timer', 'peers-kept.local-health']
 
@@ -76,6 +82,7 @@ export async function killRun(sys: System): Promise<KillRun> {
       }),
     ),
   )
+  await sleep(Math.random() * HEARTBEAT_INTERVAL_MS)
   const before = await countersOf(others)
   const tKill = clock()
   await victim.kill()
