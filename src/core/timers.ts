@@ -40,7 +40,7 @@ export const TIMERS = {
    * on most heartbeats keep idle traffic and idle CPU low (a verify is 1-4 ms on a Pi). */
   signedHeartbeatEvery: 16,
   /** Regular heartbeats go out on the wall clock's multiples of the interval, every node at once,
-   * so a node wakes for one burst a second, not once per peer (idle CPU at N = 10: -40%,
+   * so a node wakes for one burst a second, not once per peer (idle CPU at N = 10: -38%,
    * bench/NOTES.md). Falling into step is the point here: each burst is one small datagram per
    * node, and a LAN switch or a Wi-Fi access point serialises it. A heartbeat comes at least this
    * many intervals after the one before (a tail or a PING answer stands in for a regular one due
