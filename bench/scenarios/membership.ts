@@ -8,6 +8,7 @@
 // would otherwise all kill at one phase of it and measure one point of the range, not the range.
 import { allUp, BenchAgent, clock, sleep, type AgentEvent } from '../lib/agent'
 import type { System } from '../lib/system'
+import { defaultConfig } from '../../src/config'
 
 export interface JoinRun {
   /** DSNode.start called -> the last existing node's peer-up. */
@@ -26,8 +27,8 @@ export interface KillRun {
   lagSamples: Record<string, number>
 }
 
-/** The nodes' heartbeat interval (the default; the bench configures none). */
-const HEARTBEAT_INTERVAL_MS = 1000
+/** The nodes' heartbeat interval: the default, as the bench configures none. */
+const HEARTBEAT_INTERVAL_MS = defaultConfig('bench').heartbeatIntervalMs
 
 const LAG_COUNTERS = ['health.lag-loop', 'health.lag-receive', 'health.lag-timer', 'peers-kept.local-health']
 
