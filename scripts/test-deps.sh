@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   iproute2          # ip netns, veth, bridges: the namespace lab (test/lab)
   nftables          # nft: loss, partitions and multicast blocks in the lab
+  ethtool           # the lab's delivery threads (GRO on, TSO off on each veth; the benchmarks' lab)
   util-linux        # unshare, nsenter: loopback-only namespaces, avahi's private /run
   procps            # ps, pkill for the daemon and deploy tests
   systemd           # systemd-analyze verify on the unit file

@@ -152,4 +152,36 @@ if (!available.ok) {
       for (const a of agents) t.ok(a.child.exitCode !== null || a.child.signalCode !== null, `agent h${a.host} ended`)
     })
   })
+
+  // The benchmarks' lab: each veth delivers from a kernel thread of its own, as a switch and a
+  // NIC would, so a sender's syscall no longer does the flood and every host's receive.
+  t.test('a lab with network threads', async (t) => {
+    const plain = await createLab({ hosts: 2, prefix: `${PREFIX}p` })
+    t.teardown(() => plain.destroy())
+    t.ok(Number.isNaN(plain.networkCpuNs()), 'a lab without them reports NaN')
+    await plain.destroy()
+
+    const lab = await createLab({ hosts: 3, prefix: `${PREFIX}n`, networkThreads: true })
+    t.teardown(() => lab.destroy())
+    const gro = await run('ip', ['netns', 'exec', lab.hosts[0].ns, 'ethtool', '-k', 'eth0'])
+    t.match(gro.stdout, /generic-receive-offload: on/, 'GRO on, so veth uses its NAPI queue')
+    const threaded = await run('ip', ['netns', 'exec', lab.hosts[0].ns, 'cat', '/sys/class/net/eth0/threaded'])
+    t.equal(threaded.stdout.trim(), '1', 'that queue has a kernel thread')
+    const agents = await Promise.all([0, 1, 2].map((i) => startAgent(lab, i)))
+    const addr = (i: number) => lab.hosts[i].address
+    const before = lab.networkCpuNs()
+    await agents[0].burst(AGENT_GROUP, 'thr', 200)
+    await Promise.all([agents[1].received(addr(0), 'thr199'), agents[2].received(addr(0), 'thr199')])
+    await agents[1].send(addr(2), 'uni12')
+    await agents[2].received(addr(1), 'uni12')
+    t.equal(agents[1].out.count(/^recv 10\.47\.0\.1 thr\d+$/), 200, 'every multicast datagram arrived')
+    t.ok(lab.networkCpuNs() > before, 'the delivery threads did the work')
+    await lab.setLoss(2, 100)
+    await agents[0].send(AGENT_GROUP, 'lostthr')
+    await agents[1].received(addr(0), 'lostthr')
+    await lab.setLoss(2, 0)
+    await agents[0].send(AGENT_GROUP, 'backthr')
+    await agents[2].received(addr(0), 'backthr')
+    t.notOk(agents[2].heard(addr(0), 'lostthr'), 'loss on the wire still applies')
+  })
 }

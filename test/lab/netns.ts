@@ -4,7 +4,8 @@ import { ChildProcess, ChildProcessWithoutNullStreams, spawn as spawnChild, Stdi
 import { cleanupStaleLabs, deleteNamespaceSync, killNamespacePidsSync, registerCleanup } from './cleanup'
 import { checkLossPercent, cloneImpairments, Impairments, noImpairments, renderRuleset, WifiImpairments } from './nft'
 import { exitedWithin, run, RunOptions, RunResult, runOk } from './run'
-import { bridgeNamespace, bridgePort, buildBridge, buildHost, HOST_IFACE, hostNamespace, labAvailable } from './setup'
+import { readdirSync, readFileSync } from 'fs'
+import { bridgeNamespace, bridgePort, buildBridge, buildHost, HOST_IFACE, hostNamespace, labAvailable, networkThreadsProblem } from './setup'
 
 export { assertInLabNamespace, isInLabNamespace, labNamespaceProblem } from './guard'
 export { cleanupStaleLabs } from './cleanup'
@@ -18,6 +19,12 @@ export interface LabOptions {
   prefix?: string
   /** First three octets; host i gets `${subnet}.${i + 1}/24`. Default '10.47.0'. */
   subnet?: string
+  /**
+   * Deliver from kernel threads, as a switch and each host's NIC would (setup.ts, threadDelivery):
+   * a sender pays for its transmit, not for the bridge's flood and every receiver's IP and UDP
+   * receive. What those threads spend is `networkCpuNs()`. Needs ethtool. Default off.
+   */
+  networkThreads?: boolean
 }
 
 export interface LabHost {
@@ -65,6 +72,8 @@ export interface Lab {
   setWifi(host: number, change: Partial<WifiImpairments>): Promise<void>
   /** Traffic counters of the host's eth0 since the lab was built. */
   counters(host: number): Promise<LabCounters>
+  /** CPU nanoseconds the lab's delivery threads (LabOptions.networkThreads) spent so far; NaN without them. */
+  networkCpuNs(): number
   /** Kill spawned processes and delete every namespace of the lab; idempotent. */
   destroy(): Promise<void>
 }
@@ -91,10 +100,14 @@ class NamespaceLab implements Lab {
   private readonly unregister: () => void
   private destroying: Promise<void> | null = null
 
+  /** The NAPI kthreads that appeared while the lab was built (networkThreads only). */
+  private networkThreadPids: number[] = []
+
   constructor(
     readonly prefix: string,
     subnet: string,
     count: number,
+    private readonly networkThreads: boolean,
   ) {
     this.bridgeNs = bridgeNamespace(prefix)
     this.hosts = Array.from({ length: count }, (_, i) => ({
@@ -114,8 +127,19 @@ class NamespaceLab implements Lab {
   }
 
   async build(): Promise<void> {
+    const before = new Set(napiThreadPids())
     await buildBridge(this.bridgeNs)
-    await Promise.all(this.hosts.map((h) => buildHost(h.ns, this.bridgeNs, h.index, h.address)))
+    await Promise.all(this.hosts.map((h) => buildHost(h.ns, this.bridgeNs, h.index, h.address, this.networkThreads)))
+    // Kernel threads are not in any network namespace: ours are the ones our veths created
+    // (another lab built at the same moment would blur this; the bench builds one at a time).
+    if (this.networkThreads) this.networkThreadPids = napiThreadPids().filter((pid) => !before.has(pid))
+  }
+
+  networkCpuNs(): number {
+    if (!this.networkThreads) return NaN
+    let ns = 0
+    for (const pid of this.networkThreadPids) ns += threadCpuNs(pid)
+    return ns
   }
 
   private host(i: number): LabHost {
@@ -230,6 +254,29 @@ class NamespaceLab implements Lab {
   }
 }
 
+/** Pids of the kernel's NAPI threads (comm `napi/<dev>-<id>`), all namespaces. */
+function napiThreadPids(): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').startsWith('napi/')) pids.push(Number(entry))
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids
+}
+
+/** Nanoseconds a thread ran so far (schedstat's first field), 0 once it is gone. */
+function threadCpuNs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0])
+  } catch {
+    return 0
+  }
+}
+
 /** Build a lab of `hosts` namespaces on one bridge. Call destroy() when done (also done at exit). */
 export async function createLab(opts: LabOptions): Promise<Lab> {
   const prefix = opts.prefix ?? defaultPrefix()
@@ -241,7 +288,11 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
   const available = labAvailable()
   if (!available.ok) throw new Error(`cannot build a network lab: ${available.reason}`)
   cleanupStaleLabs(prefix)
-  const lab = new NamespaceLab(prefix, subnet, opts.hosts)
+  if (opts.networkThreads) {
+    const problem = networkThreadsProblem()
+    if (problem !== null) throw new Error(`cannot build a lab with network threads: ${problem}`)
+  }
+  const lab = new NamespaceLab(prefix, subnet, opts.hosts, opts.networkThreads ?? false)
   try {
     await lab.build()
   } catch (err) {
