@@ -85,8 +85,8 @@ const REWARM_WRITES = 2000
 const IDLE_WINDOW_MS = 32_000
 
 async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean): Promise<LabResult> {
-  say(`building a lab of ${n + 1} hosts (N = ${n} nodes + 1 spare: the brokers, or a joining node)`)
-  const lab = await createLab({ hosts: n + 1, prefix: `dsnb${n}` })
+  say(`building a lab of ${n + 1} hosts (N = ${n} nodes + 1 spare: the brokers, or a joining node), delivering ${plan.networkThreads ? 'from kernel threads' : 'inside each sender\'s syscall (--inline-delivery)'}`)
+  const lab = await createLab({ hosts: n + 1, prefix: `dsnb${n}`, networkThreads: plan.networkThreads })
   const keys: SystemKey[] = reduced ? ['dsn'] : SYSTEMS.filter((k) => plan.systems.has(k))
   const entries: Entry[] = keys.map((key) => {
     const flags = [
@@ -120,6 +120,7 @@ async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean):
       return `p50 ${ms(m.p50)} p99 ${ms(m.p99)} max ${ms(m.max)} (timeouts ${r.map((x) => x.timeouts).join('+')}); CPU per write: writer ${m.writerCpuUs.toFixed(0)} us (kernel ${m.writerSysUs.toFixed(0)}, at rest ${m.writerIdleCpuUs.toFixed(0)}), each receiver ${m.receiverCpuUs.toFixed(0)} us (kernel ${m.receiverSysUs.toFixed(0)}, at rest ${m.receiverIdleCpuUs.toFixed(0)}); of which other threads: writer ${m.writerHelperUs.toFixed(0)}, receiver ${m.receiverHelperUs.toFixed(0)} us` +
         (Number.isFinite(m.receiverGcUs) ? `; GC pauses per write: writer ${m.writerGcUs.toFixed(1)}, receiver ${m.receiverGcUs.toFixed(1)} us (scavenges per 1,000 writes ${m.writerScavengesPerKWrite.toFixed(1)}, ${m.receiverScavengesPerKWrite.toFixed(1)})` : '') +
         (Number.isFinite(m.brokerCpuUs) ? `, broker ${m.brokerCpuUs.toFixed(0)} us` : '') +
+        (Number.isFinite(m.networkCpuUs) ? `; the network's delivery threads ${m.networkCpuUs.toFixed(0)} us` : '') +
         (Number.isFinite(m.writerSentPerWrite) ? `; datagrams per write: writer sent ${m.writerSentPerWrite.toFixed(2)} (+${(m.writerUnicastCopiesPerWrite || 0).toFixed(2)} unicast copies), each receiver got ${m.receiverReceivedPerWrite.toFixed(2)}, the writer got ${(m.writerReceivedPerWrite ?? NaN).toFixed(2)}` : '')
     })
     if (!reduced) {
@@ -187,6 +188,7 @@ async function runLab(n: number, plan: Plan, workDir: string, reduced: boolean):
     await section('footprint', has('footprint'), async (e) => {
       const f = (e.result.footprint = await footprintRun(e.sys, plan.footprintKeys, plan.footprintIdleMs))
       say(`  footprint, ${e.result.label}: RSS ${f.rssMB.toFixed(1)} MB (agent alone ${f.tsxBaseMB.toFixed(1)}), CPU ${f.cpuPercent.toFixed(2)}% per node` +
+        (Number.isFinite(f.networkCpuPercent) ? ` (+ the network's delivery threads ${f.networkCpuPercent.toFixed(2)}%)` : '') +
         (f.brokerRssMB !== undefined ? `; broker ${f.brokerRssMB.toFixed(1)} MB, ${f.brokerCpuPercent?.toFixed(2)}%` : ''))
     })
     for (const e of entries) {

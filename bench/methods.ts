@@ -1,7 +1,14 @@
 // How each figure is obtained, printed into BENCHMARKS.md under "Methods".
 export const METHODS = `- **Lab.** N node hosts plus one spare host (the broker for Mosquitto, the joining node for
   membership), each a network namespace with one veth on a shared bridge (multicast flooded, no
-  IGMP snooping), built by \`test/lab/netns.ts\`. Nothing leaves the machine. Every node is its
+  IGMP snooping), built by \`test/lab/netns.ts\`. Nothing leaves the machine. Each veth delivers
+  from a NAPI kernel thread of its own (GRO on, TSO off, \`threaded\`; \`test/lab/setup.ts\`), as a
+  switch and a NIC do: a sender's syscall ends when its frame is queued, and the bridge's flood
+  and every host's IP and UDP receive run in those threads, whose CPU per write is a row of its
+  own ("the network"). Until 2026-12-07 the lab ran them inside the sender's sendmsg, so a
+  multicast writer was charged for delivering into all N-1 hosts (~30 us of system time per
+  datagram at N = 10 on this machine), and a broker's clients only for reaching the broker;
+  \`--inline-delivery\` builds that lab again. Every node is its
   own process (\`bench/agents/node-agent.ts\`, the mesh-agent protocol of the tests plus a few
   benchmark ops), bundled by esbuild with the shipped bundle's plugins and run by plain node
   (under tsx an idle process costs 10-16 ms of CPU a second here, which every system's CPU per

@@ -1,8 +1,10 @@
 // What a bench run measures and how many times: parsed from the command line.
 //   npm run bench [-- --quick] [--n 5,10,20] [--only latency,throughput,wire,loss,membership,footprint,wifi]
 //                 [--systems dsn,floor,sfloor,mqtt1,mqtt0,mqtt1nd] [--runs K] [--writes K] [--warmup K] [--seconds S]
-//                 [--loss-reps K] [--wifi-writes K] [--profile DIR] [--perf] [--out FILE]
+//                 [--loss-reps K] [--wifi-writes K] [--profile DIR] [--perf] [--inline-delivery] [--out FILE]
 // --perf starts every node agent with --perf-basic-prof, so `perf record` names their JS frames.
+// --inline-delivery: the lab as before 2026-12-07, where each sender's syscall also did the bridge's
+// flood and every receiver's kernel receive (test/lab/setup.ts, threadDelivery), for comparison.
 // Any of the narrowing options makes a 'custom' run: bench/results/custom.md, latest-custom.json.
 
 export const SECTIONS = ['latency', 'throughput', 'wire', 'loss', 'membership', 'footprint', 'wifi'] as const
@@ -44,6 +46,8 @@ export interface Plan {
   profileDir: string | null
   /** Node agents write /tmp/perf-PID.map for `perf record` (bench/NOTES.md). */
   perfMaps: boolean
+  /** The lab delivers from kernel threads (a switch and NICs), not inside the sender's syscall. */
+  networkThreads: boolean
   /** 'quick' or 'full' for the standard runs; 'custom' when --n/--only/--systems/... narrow it. */
   kind: 'quick' | 'full' | 'custom'
   out: string
@@ -64,7 +68,7 @@ export function parsePlan(argv: string[]): Plan {
     return new Set(items)
   }
   const quick = flag('quick')
-  const narrowed = ['n', 'only', 'systems', 'runs', 'writes', 'warmup', 'seconds', 'loss-reps', 'wifi-writes', 'profile'].some((f) => value(f) !== undefined) || flag('perf')
+  const narrowed = ['n', 'only', 'systems', 'runs', 'writes', 'warmup', 'seconds', 'loss-reps', 'wifi-writes', 'profile'].some((f) => value(f) !== undefined) || flag('perf') || flag('inline-delivery')
   const kind = narrowed ? 'custom' : quick ? 'quick' : 'full'
   const ns = (value('n') ?? (quick ? '10' : '5,10,20')).split(',').map(Number)
   for (const n of ns) if (!Number.isInteger(n) || n < 2 || n > 60) throw new Error(`--n: sizes 2..60, got ${n}`)
@@ -103,6 +107,7 @@ export function parsePlan(argv: string[]): Plan {
     footprintIdleMs: quick ? 10_000 : 30_000,
     profileDir: value('profile') ?? null,
     perfMaps: flag('perf'),
+    networkThreads: !flag('inline-delivery'),
     kind,
     // A narrowed run must not replace the published tables.
     out: value('out') ?? (kind === 'custom' ? 'bench/results/custom.md' : 'BENCHMARKS.md'),

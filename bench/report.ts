@@ -51,6 +51,7 @@ const ROWS: Row[] = [
   ['of which the process spends at rest over as long (us, writer / each receiver)', (s) => restShare(s?.latencyIdle?.median), n0],
   ['of which threads besides the main one: V8 compiler, GC helpers (us, writer / each receiver)', (s) => helperShare(s?.latencyIdle?.median), n0],
   ['CPU per write, broker (us, idle run)', (s) => s?.latencyIdle?.median.brokerCpuUs, n0],
+  ["CPU per write, the network: the switch's flood and every host's kernel receive, in the lab's delivery threads (us, idle run)", (s) => s?.latencyIdle?.median.networkCpuUs, n0],
   ['updates/s held by all, 1 writer', (s) => s?.throughput1?.median, n0],
   ['CPU per update, writer (us, 1 writer)', (s) => s?.throughput1?.cpu.writerCpuUs, n1],
   ['CPU per update, each receiver (us, 1 writer)', (s) => s?.throughput1?.cpu.receiverCpuUs, n1],
@@ -69,6 +70,7 @@ const ROWS: Row[] = [
   ['kill -9 reported down by all (ms)', (s) => s?.kill?.median.downAtAllMs, n0],
   ['RSS per node process, MB (bench agent)', (s) => s?.footprint?.rssMB, n1],
   ['CPU per node at idle, % of a core', (s) => s?.footprint?.cpuPercent, n2],
+  ["CPU at idle of the network's delivery threads, per node, % of a core (all systems' idle traffic)", (s) => s?.footprint?.networkCpuPercent, n2],
   ['broker RSS, MB', (s) => s?.footprint?.brokerRssMB, n1],
 ]
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // npm run bench [-- --quick] [--n 5,10,20] [--only latency,throughput,wire,loss,membership,footprint]
 //                [--systems dsn,floor,sfloor,mqtt1,mqtt0,mqtt1nd] [--runs K] [--writes K] [--warmup K] [--seconds S]
-//                [--loss-reps K] [--profile DIR] [--perf] [--out FILE]
+//                [--loss-reps K] [--profile DIR] [--perf] [--inline-delivery] [--out FILE]
 // A narrowed run (any of those options) writes bench/results/custom.md, not BENCHMARKS.md.
 //   npm run bench -- --report-only [bench/results/latest-quick.json]   re-renders BENCHMARKS.md
-// Runs bench/main.ts under tsx. Needs root (network namespaces), nft, and Debian's mosquitto,
-// which is installed here when missing. Not part of the tests.
+// Runs bench/main.ts under tsx. Needs root (network namespaces), nft, ethtool (the lab's delivery
+// threads) and Debian's mosquitto, the last two installed here when missing. Not part of the tests.
 import { execFileSync, spawn } from 'node:child_process'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -36,6 +36,14 @@ if (!reportOnly && (!args.includes('--systems') || /mqtt/.test(args[args.indexOf
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     })
   }
+}
+
+if (!reportOnly && !args.includes('--inline-delivery') && !has('ethtool')) {
+  console.log('[bench] ethtool is missing (the lab delivers from kernel threads): apt-get install -y ethtool')
+  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'ethtool'], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  })
 }
 
 // The node agents run from one esbuild file with the shipped bundle's plugins (pure-JS CBOR),

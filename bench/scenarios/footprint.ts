@@ -18,6 +18,9 @@ export interface Footprint {
   tsxBaseMB: number
   cpuPercent: number
   cpuMaxPercent: number
+  /** The lab's delivery threads over the same window, per node (every system's idle traffic, of
+   * which DSN's heartbeats are nearly all); NaN where the lab delivers inside the sender's syscall. */
+  networkCpuPercent: number
   brokerRssMB?: number
   brokerCpuPercent?: number
 }
@@ -29,9 +32,11 @@ export async function footprintRun(sys: System, keys: number, idleMs: number): P
   await sleep(3000)
   const sample = () => Promise.all(sys.agents.map(async (a) => (await a.request({ op: 'memory' })) as unknown as MemoryReply))
   const broker0 = sys.broker?.usage()
+  const network0 = sys.ctx.lab.networkCpuNs()
   const m1 = await sample()
   await sleep(idleMs)
   const m2 = await sample()
+  const network1 = sys.ctx.lab.networkCpuNs()
   const broker1 = sys.broker?.usage()
   const cpu = m2.map((m, i) => {
     const used = m.cpu.user + m.cpu.system - (m1[i].cpu.user + m1[i].cpu.system)
@@ -47,6 +52,7 @@ export async function footprintRun(sys: System, keys: number, idleMs: number): P
     tsxBaseMB: median(m2.map((m) => m.memBefore / MB)),
     cpuPercent: median(cpu),
     cpuMaxPercent: Math.max(...cpu),
+    networkCpuPercent: ((network1 - network0) / 1e6 / (m2[0].t - m1[0].t)) * 100 / sys.agents.length,
     ...(broker0 && broker1
       ? { brokerRssMB: broker1.rssMB, brokerCpuPercent: ((broker1.cpuS - broker0.cpuS) / ((m2[0].t - m1[0].t) / 1000)) * 100 }
       : {}),

@@ -12,6 +12,9 @@ export interface LatencyRun extends Dist {
   writerCpuUs: number
   receiverCpuUs: number
   brokerCpuUs: number
+  /** CPU of the lab's delivery threads per write (the switch's flood and every host's kernel
+   * receive: Lab.networkCpuNs), NaN where the lab delivers inside the sender's syscall. */
+  networkCpuUs: number
   /** The kernel's share (system time) of writerCpuUs and receiverCpuUs. */
   writerSysUs: number
   receiverSysUs: number
@@ -112,6 +115,7 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
   let timeouts = 0
   const resting = measureRest && !load ? await restingCpuRate(sys) : null
   const cpu0 = await cpuSplitNow(sys)
+  const network0 = sys.ctx.lab.networkCpuNs()
   const t0 = performance.now()
   const sent0 = await counterNow(sys, 'datagrams-sent')
   const copies0 = await counterNow(sys, 'unicast-copies')
@@ -143,6 +147,7 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
     await sys.print('none')
   }
   const cpu1 = await cpuSplitNow(sys)
+  const network1 = sys.ctx.lab.networkCpuNs()
   const elapsedMs = performance.now() - t0
   const sent1 = await counterNow(sys, 'datagrams-sent')
   const copies1 = await counterNow(sys, 'unicast-copies')
@@ -162,6 +167,7 @@ export async function latencyRun(sys: System, writes: number, load: BackgroundLo
     receiverCpuUs: receiverCpu / writes,
     writerSysUs: kernel[0] / writes,
     receiverSysUs: meanOfReceivers(kernel) / writes,
+    networkCpuUs: (network1 - network0) / 1000 / writes,
     brokerCpuUs: sys.broker ? ((sys.broker.usage().cpuS - broker0) * 1e6) / writes : NaN,
     writerSentPerWrite: (sent1[0] - sent0[0]) / writes,
     writerUnicastCopiesPerWrite: ((copies1[0] ?? 0) - (copies0[0] ?? 0)) / writes,
