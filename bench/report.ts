@@ -138,7 +138,7 @@ export function renderReport(result: BenchResult): string {
 
 Measured by \`${result.command}\` (${result.quick ? 'quick mode: N = 10 with fewer repetitions, plus a reduced N = 20 lab for the figures defined at N = 20' : 'full run: N = 5, 10, 20'}),
 ${result.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${Math.round(result.durationS / 60)} min. Every system ran on the same namespace lab
-(test/lab/netns.ts: one bridge, one veth per host, no route out), all started together and measured one at a
+(test/lab/netns.ts: one bridge, one veth per host, no route out; ${result.params.networkThreads === true ? 'delivery in kernel threads of the lab, as a switch and NICs do, their CPU a row of its own' : 'each sender\'s syscall did the delivery into every host, the lab before 2026-12-07 13:00 or `--inline-delivery`'}), all started together and measured one at a
 time, the repetitions of each section interleaved across systems; absolute times drift on this shared
 machine, so compare within this file, not across runs.
 Reproduce: \`npm run bench\` (full: N = 5, 10, 20, about an hour) or \`npm run bench -- --quick\` (about 10 min), as root.
