@@ -1,10 +1,10 @@
 // The namespace lab: every mesh socket a test or benchmark opens lives in here,
 // never in the machine's own network namespace (which has a route outside).
 import { ChildProcess, ChildProcessWithoutNullStreams, spawn as spawnChild, StdioOptions } from 'child_process'
+import { readdirSync, readFileSync } from 'fs'
 import { cleanupStaleLabs, deleteNamespaceSync, killNamespacePidsSync, registerCleanup } from './cleanup'
 import { checkLossPercent, cloneImpairments, Impairments, noImpairments, renderRuleset, WifiImpairments } from './nft'
 import { exitedWithin, run, RunOptions, RunResult, runOk } from './run'
-import { readdirSync, readFileSync } from 'fs'
 import { bridgeNamespace, bridgePort, buildBridge, buildHost, HOST_IFACE, hostNamespace, labAvailable, networkThreadsProblem } from './setup'
 
 export { assertInLabNamespace, isInLabNamespace, labNamespaceProblem } from './guard'
