@@ -33,7 +33,9 @@ t.test('one executable file with a shebang, under 150 KB', async (t) => {
   // associated data), the dgram lookup for IP literals and its bind error (~1.1 KB). 206 -> 209
   // KiB the same day: the hot path's own CBOR reader and writer (src/wire/fast-read.ts,
   // fast-write.ts; src/wire 7.4 -> 10.7 KB), which keep cbor-x's general code off every datagram.
-  t.ok(total <= 209 * 1024 + LAZY_ALLOWANCE, `${total} bytes: no accidental growth (scripts/build.mjs --analyze says who takes what)`)
+  // 209 -> 210 KiB the same day (it stood 5 bytes under 209): the replay window as two bit rings
+  // and the per-datagram counters held as fields (0.6 KB).
+  t.ok(total <= 210 * 1024 + LAZY_ALLOWANCE, `${total} bytes: no accidental growth (scripts/build.mjs --analyze says who takes what)`)
   const size = total - LAZY_ALLOWANCE
   // The issue's budget. Over it today by the dependencies (cbor-x 30 KB, dns-packet 29 KB; the
   // AEAD is node:crypto's, @noble/ciphers is no longer bundled): marked todo, so it shows in
