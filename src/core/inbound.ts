@@ -3,7 +3,7 @@ import { hasOurMac } from '../seal/pair-keys'
 import { verifierFor } from '../seal/signer'
 import { MessageType } from '../wire/constants'
 import type { Frame } from '../wire/frame'
-import type { Counters } from './counters'
+import type { Counter, Counters } from './counters'
 import type { DirectMessages } from './direct-messages'
 import type { GapRepair } from './gap-repair'
 import type { Membership } from './membership'
@@ -43,13 +43,18 @@ export interface InboundParts {
  */
 export class Inbound {
   private readonly introductionAskedAt = new Map<string, number>()
+  private readonly datagramsReceived: Counter
+  private readonly bytesReceived: Counter
 
-  constructor(private readonly engine: InboundParts) {}
+  constructor(private readonly engine: InboundParts) {
+    this.datagramsReceived = engine.counters.counter('datagrams-received')
+    this.bytesReceived = engine.counters.counter('bytes-received')
+  }
 
   receive(datagram: Uint8Array, from: Address, via: 'multicast' | 'unicast', now: number): void {
     const { counters, config } = this.engine
-    counters.add('datagrams-received')
-    counters.add('bytes-received', datagram.length)
+    this.datagramsReceived.n++
+    this.bytesReceived.n += datagram.length
     if (datagram.length > config.mtu + 512) return counters.drop('oversized')
     // Our own multicast, looped back, is known by the salt in its clear nonce before any
     // decryption, once its source address is known to be ours (a relay's address is not enough:

@@ -62,7 +62,8 @@ export class UnicastTargets {
 
   /** A datagram came from this address: it is a peer now, no longer a candidate. */
   heard(address: Address): void {
-    if (this.candidates.delete(address)) this.peersChanged()
+    // Every datagram comes here; candidates are few and short-lived, mostly none.
+    if (this.candidates.size > 0 && this.candidates.delete(address)) this.peersChanged()
   }
 
   /** One of our own recent datagrams came back from this address. */
