@@ -1,6 +1,6 @@
 import { BodyKind } from '../wire/constants'
 import { CBOR_UNDEFINED, headBytes, MAJOR_ARRAY, MAJOR_BYTES, MAJOR_TEXT, writeHead } from '../wire/cbor-head'
-import { utf8 } from '../wire/fast-write'
+import { isShortAscii, utf8, writeAscii } from '../wire/fast-write'
 import { decodeItem } from '../wire/frame'
 import { decodedBudget, keyProblem, toPlainValue } from '../wire/plain-value'
 
@@ -28,21 +28,25 @@ export function entrySize(entry: BodyEntry): number {
  * one allocation by wire/fast-write.ts, byte for byte what cbor-x gives (test/wire/fast-write.test.ts).
  */
 export function encodeBody(kind: BodyKind, entries: readonly BodyEntry[]): Uint8Array {
-  const keys: Uint8Array[] = new Array<Uint8Array>(entries.length)
+  // Short ASCII keys (nearly all) are written straight into the body; others go through UTF-8 bytes.
+  const keys: Array<Uint8Array | null> = new Array<Uint8Array | null>(entries.length)
   let size = headBytes(1 + entries.length * 2) + 1
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]
-    const key = (keys[i] = utf8(e.key))
-    size += headBytes(key.length) + key.length + (e.bytes ? headBytes(e.bytes.length) + e.bytes.length : 1)
+    const key = (keys[i] = isShortAscii(e.key) ? null : utf8(e.key))
+    const keyLength = key ? key.length : e.key.length
+    size += headBytes(keyLength) + keyLength + (e.bytes ? headBytes(e.bytes.length) + e.bytes.length : 1)
   }
   const out = new Uint8Array(size)
   let at = writeHead(out, 0, MAJOR_ARRAY, 1 + entries.length * 2)
   out[at++] = kind
   for (let i = 0; i < entries.length; i++) {
     const key = keys[i]
-    at = writeHead(out, at, MAJOR_TEXT, key.length)
-    out.set(key, at)
-    at += key.length
+    if (key) {
+      at = writeHead(out, at, MAJOR_TEXT, key.length)
+      out.set(key, at)
+      at += key.length
+    } else at = writeAscii(out, writeHead(out, at, MAJOR_TEXT, entries[i].key.length), entries[i].key)
     const bytes = entries[i].bytes
     if (bytes) {
       at = writeHead(out, at, MAJOR_BYTES, bytes.length)

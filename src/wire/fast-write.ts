@@ -53,6 +53,30 @@ export function textItem(bytes: Uint8Array): Uint8Array {
 }
 
 /**
+ * Writes `text` at out[at..] when it is all ASCII and fits, and returns where it ends; -1, with
+ * nothing to rely on written, otherwise. Short ASCII text (keys, most string values) then goes
+ * into the item or body in place, with no array of its own first.
+ */
+export function writeAscii(out: Uint8Array, at: number, text: string): number {
+  const n = text.length
+  if (n > 64 || at + n > out.length) return -1
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 0x80) return -1
+    out[at + i] = c
+  }
+  return at + n
+}
+
+/** Whether `text` is short ASCII, as writeAscii takes it: then its UTF-8 length is its length. */
+export function isShortAscii(text: string): boolean {
+  const n = text.length
+  if (n > 64) return false
+  for (let i = 0; i < n; i++) if (text.charCodeAt(i) >= 0x80) return false
+  return true
+}
+
+/**
  * null, a boolean, a number or a well-formed string as cbor-x encodes it. Strings over
  * 2^32 - 1 bytes cannot be state values (maxValueBytes): the caller refused them before.
  */
@@ -60,7 +84,13 @@ export function encodeScalarItem(value: null | boolean | number | string): Uint8
   if (value === null) return Uint8Array.of(0xf6)
   if (value === true) return Uint8Array.of(0xf5)
   if (value === false) return Uint8Array.of(0xf4)
-  if (typeof value === 'string') return textItem(utf8(value))
+  if (typeof value === 'string') {
+    // Short ASCII is written in place, one array for the item; anything else through its UTF-8 bytes.
+    if (!isShortAscii(value)) return textItem(utf8(value))
+    const item = new Uint8Array(headBytes(value.length) + value.length)
+    writeAscii(item, writeHead(item, 0, MAJOR_TEXT, value.length), value)
+    return item
+  }
   let out: Uint8Array
   if (value >>> 0 === value) writeHead((out = new Uint8Array(headBytes(value))), 0, 0, value)
   else if (value < 0 && value >= -0x100000000 && Math.floor(value) === value) {

@@ -35,6 +35,8 @@ t.test('bodies: the bytes of cbor-x encoding [kind, key, bytes | undefined, ...]
     [{ key: 'lat', bytes: cbor.encode(21.5) }],
     [{ key: 'gone', bytes: undefined }],
     [{ key: 'ключ', bytes: value(23) }, { key: 'k'.repeat(300), bytes: value(24) }],
+    // Short ASCII keys go into the body in place, the others through their UTF-8 bytes: both, mixed.
+    [{ key: 'x'.repeat(64), bytes: value(1) }, { key: 'é', bytes: undefined }, { key: 'x'.repeat(65), bytes: value(2) }, { key: '', bytes: value(3) }, { key: 'temp °C', bytes: value(4) }, { key: 'lat', bytes: value(5) }],
     Array.from({ length: 11 }, (_, i) => ({ key: `k${i}`, bytes: value(i) })),
     Array.from({ length: 12 }, (_, i) => ({ key: `k${i}`, bytes: i % 3 === 0 ? undefined : value(i * 30) })),
     Array.from({ length: 200 }, (_, i) => ({ key: `sensor/${i}`, bytes: value(1) })),
