@@ -32,16 +32,11 @@ function writeFloat64(out: Uint8Array, at: number, value: number): number {
   return at + 9
 }
 
-/** The UTF-8 bytes of a well-formed string: ASCII by a loop, the rest by TextEncoder. */
+/** The UTF-8 bytes of a well-formed string: short ASCII by a loop, the rest by TextEncoder. */
 export function utf8(text: string): Uint8Array {
-  const n = text.length
-  if (n > 64) return textEncoder.encode(text)
-  const out = new Uint8Array(n)
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i)
-    if (c >= 0x80) return textEncoder.encode(text)
-    out[i] = c
-  }
+  if (!isShortAscii(text)) return textEncoder.encode(text)
+  const out = new Uint8Array(text.length)
+  writeAscii(out, 0, text)
   return out
 }
 
@@ -53,19 +48,12 @@ export function textItem(bytes: Uint8Array): Uint8Array {
 }
 
 /**
- * Writes `text` at out[at..] when it is all ASCII and fits, and returns where it ends; -1, with
- * nothing to rely on written, otherwise. Short ASCII text (keys, most string values) then goes
- * into the item or body in place, with no array of its own first.
+ * Writes short ASCII `text` (isShortAscii: its UTF-8 bytes are its characters) at out[at..] and
+ * returns where it ends: keys and most string values then go into an item or a body in place.
  */
 export function writeAscii(out: Uint8Array, at: number, text: string): number {
-  const n = text.length
-  if (n > 64 || at + n > out.length) return -1
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i)
-    if (c >= 0x80) return -1
-    out[at + i] = c
-  }
-  return at + n
+  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i)
+  return at + text.length
 }
 
 /** Whether `text` is short ASCII, as writeAscii takes it: then its UTF-8 length is its length. */
