@@ -96,8 +96,9 @@ export class RepairBudget {
 
 /**
  * A receiver's back-off for one origin's gap: each NACK that goes unanswered (not one missing
- * number arrived by the next retry, and the origin was not seen resending anything) doubles the
- * retry delay, up to REPAIR.nackBackoffMaxMs; any progress resets it. An origin that resends,
+ * number arrived by the next retry, and the origin was not seen resending anything) multiplies
+ * the retry delay by REPAIR.nackBackoffGrowth, up to REPAIR.nackBackoffMaxMs; any progress
+ * resets it. An origin that resends,
  * for us or others, is answering: on a lossy path our NACK or its repair was lost, and the fast
  * retry stays (the simulator at N = 20 and the bench lab's 30% loss per link: median time to
  * exact 825 -> 394 ms, bench/micro/exact-under-loss.ts). An overloaded origin past its
@@ -130,7 +131,7 @@ export class NackBackoff {
 
   /** Delay before the next NACK check, given the base retry. */
   retryMs(baseMs: number): number {
-    return Math.min(REPAIR.nackBackoffMaxMs, baseMs * 2 ** Math.min(this.unanswered, 16))
+    return Math.min(REPAIR.nackBackoffMaxMs, baseMs * REPAIR.nackBackoffGrowth ** Math.min(this.unanswered, 32))
   }
 
   get misses(): number {

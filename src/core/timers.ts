@@ -131,6 +131,15 @@ export const REPAIR = {
    * repair was lost. (A 250 ms bound was tried and failed test/sim/wifi.test.ts's
    * multicast-blocked-everywhere case, whose 5 s bound that scenario only just meets.) */
   nackBackoffMaxMs: 1000,
+  /** Each unanswered NACK multiplies the retry by this: 40, 57, 80, 113... ms, the bound after
+   * 10 unanswered NACKs. Doubling reached it after 5, and on a path that loses half of what
+   * crosses it (the bench lab's 30% per link), both copies of a repeated NACK or its repair are
+   * lost often enough that 4-5 rounds in a row fail now and then: the last replica waited a
+   * second or more for a healthy origin. Simulator, N = 10, 2,000 seeds
+   * (bench/micro/exact-under-loss.ts): p98 845/880 -> 560/590 ms, over 1 s 28 -> 16 seeds, the
+   * NACKs reaching the origin unchanged (0.89 per write). An overloaded origin still gets ever
+   * fewer NACKs, reaching the bound about 2 s later. */
+  nackBackoffGrowth: Math.SQRT2,
   /** A NACK that repeats our last one with nothing gained goes out this many times (the same
    * bytes): at the bench lab's 30% per link (~51% per path) the time until all are exact fell
    * from p90 1,587 / p98 4,693 ms to 586 / 1,493 (simulator, N = 10, 300 seeds). */
