@@ -44,7 +44,7 @@ function failures(text) {
  */
 function summarise(lines, start) {
   const out = []
-  const indent = lines[start].match(/^ */)[0].length
+  const indent = (lines[start] ?? '').match(/^ */)[0].length
   let skipping = false
   let file = ''
   for (let j = start; j < lines.length && lines[j].trim() !== '...' && out.length < DIAGNOSTIC_LINES; j++) {

@@ -98,12 +98,11 @@ export class RepairBudget {
  * A receiver's back-off for one origin's gap: each NACK that goes unanswered (not one missing
  * number arrived by the next retry, and the origin was not seen resending anything) multiplies
  * the retry delay by REPAIR.nackBackoffGrowth, up to REPAIR.nackBackoffMaxMs; any progress
- * resets it. An origin that resends,
- * for us or others, is answering: on a lossy path our NACK or its repair was lost, and the fast
- * retry stays (the simulator at N = 20 and the bench lab's 30% loss per link: median time to
- * exact 825 -> 394 ms, bench/micro/exact-under-loss.ts). An overloaded origin past its
- * repair budget resends nothing, so it still gets fewer and fewer NACKs instead of a steady 25
- * per second per receiver.
+ * resets it. An origin that resends, for us or others, is answering: on a lossy path our NACK
+ * or its repair was lost, and the fast retry stays (the simulator at N = 20 and the bench lab's
+ * 30% loss per link: median time to exact 825 -> 394 ms, bench/micro/exact-under-loss.ts). An
+ * overloaded origin past its repair budget resends nothing, so it still gets fewer and fewer
+ * NACKs instead of a steady 25 per second per receiver.
  */
 export class NackBackoff {
   private unanswered = 0

@@ -138,7 +138,7 @@ export const REPAIR = {
    * second or more for a healthy origin. Simulator, N = 10, 2,000 seeds
    * (bench/micro/exact-under-loss.ts): p98 845/880 -> 560/590 ms, over 1 s 28 -> 16 seeds, the
    * NACKs reaching the origin unchanged (0.89 per write). An overloaded origin still gets ever
-   * fewer NACKs, reaching the bound about 2 s later. */
+   * fewer NACKs, and is asked once a second after about 3 s of silence instead of 1.2 s. */
   nackBackoffGrowth: Math.SQRT2,
   /** A NACK that repeats our last one with nothing gained goes out this many times (the same
    * bytes): at the bench lab's 30% per link (~51% per path) the time until all are exact fell
