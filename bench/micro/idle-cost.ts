@@ -1,7 +1,8 @@
 // In-process CPU of one node at rest: what each heartbeat it reads costs, and its own timers,
 // warm and with cold caches (a 64 MiB walk before each call, as on the lab where every wake-up
-// follows other processes' work). At rest a node reads N - 1 heartbeats a second, so this is
-// most of its idle CPU, and of the "at rest" share of every CPU-per-write figure.
+// follows other processes' work). At rest a node reads N - 1 heartbeats a second: this is the
+// engine's share of its idle CPU (the "at rest" share of every CPU-per-write figure); the
+// process's own wake-ups are the rest (bench/NOTES.md, 12-07 20:01).
 // Run: npx tsx bench/micro/idle-cost.ts [N=10] [seconds=300] [evictMiB=64]
 import { performance } from 'node:perf_hooks'
 import { peek } from '../../test/core/sim-helpers'
